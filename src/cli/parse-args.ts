@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import { PreflightError } from '../job/errors';
+import { commands, isCommand, type CommandName } from './commands';
+
+export type ParsedArgs =
+  | { kind: 'help'; command?: CommandName }
+  | { kind: 'version' }
+  | { kind: 'command'; command: CommandName; flags: Record<string, string | boolean | undefined>; positionals: string[] };
+
+/** Parses argv (without node and script); bad usage throws a usage error naming the culprit. */
+export function parseArguments(argv: string[]): ParsedArgs {
+  const [first, ...rest] = argv;
+  if (first === undefined) return { kind: 'command', command: 'run', flags: {}, positionals: [] };
+  if (first === '--help' || first === '-h' || first === 'help') {
+    if (rest[0] !== undefined && isCommand(rest[0])) return { kind: 'help', command: rest[0] };
+    return { kind: 'help' };
+  }
+  if (first === '--version' || first === '-v') return { kind: 'version' };
+  if (!isCommand(first)) {
+    const hint = first.startsWith('-') ? `unknown option ${first}` : `unknown command "${first}"`;
+    throw new PreflightError('usage', `${hint}: expected one of ${Object.keys(commands).join(', ')} (see preflight --help)`);
+  }
+  const options = { help: { type: 'boolean' as const, short: 'h' }, ...commands[first].options };
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    if (values.help) return { kind: 'help', command: first };
+    if (positionals.length > 0) {
+      throw new PreflightError('usage', `preflight ${first}: unexpected argument "${positionals[0]}" (see preflight ${first} --help)`);
+    }
+    return { kind: 'command', command: first, flags: values, positionals };
+  } catch (error) {
+    if (error instanceof PreflightError) throw error;
+    throw new PreflightError('usage', `preflight ${first}: ${(error as Error).message} (see preflight ${first} --help)`);
+  }
+}

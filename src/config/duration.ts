@@ -1,0 +1,28 @@
+/** Human-readable durations used by every option and command: `30s`, `5m`, `6h`, `3d`, `2w`, `3mo`, `1yr`, `250ms`; a bare number is seconds. */
+const unitMs: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  mo: 30 * 86_400_000,
+  yr: 365 * 86_400_000,
+};
+
+const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|mo|yr)?$/;
+
+/** Milliseconds for a duration string, or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = durationPattern.exec(text.trim());
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * unitMs[match[2] ?? 's']);
+}
+
+/** The shortest readable form of a duration, for logs: `1.2s`, `5m`, `340ms`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  if (ms < 3_600_000) return `${Number((ms / 60_000).toFixed(1))}m`;
+  return `${Number((ms / 3_600_000).toFixed(1))}h`;
+}

@@ -1,0 +1,108 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { PreflightError } from '../job/errors';
+import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
+import { jobOptionsSchema } from './job-options';
+import { postgresSettings, type PostgresSettings } from './postgres-settings';
+import { etcdSettings, redisSettings, type EtcdSettingsFromEnv, type RedisSettings } from './store-settings';
+
+export type { PostgresSettings, EtcdSettingsFromEnv, RedisSettings };
+
+const packageRoot = resolve(__dirname, '../../..');
+
+/** Everything the job needs, validated and defaulted. Nothing outside src/config reads the environment. */
+export interface Config {
+  postgres: PostgresSettings;
+  etcd?: EtcdSettingsFromEnv;
+  redis?: RedisSettings;
+  waitTimeoutMs: number;
+  lockTimeoutMs: number;
+  createDatabase: boolean;
+  transactionMode: 'each' | 'all' | 'none';
+  migrationsPath: string;
+  migrationsTable: string;
+  schema: string;
+  fixturesDir: string;
+  redisPersistence: 'aof' | 'rdb' | 'any' | 'off';
+  /** explicit report path, `undefined` for the default (/dev/termination-log when writable), or null for none */
+  reportFile: string | null | undefined;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'pretty';
+  /** `preflight/<host>`: how this job shows up in pg_stat_activity */
+  applicationName: string;
+  /** every secret value, so the logger can redact it wherever it appears */
+  secrets: string[];
+  /** the environment `${VAR}` substitution in fixture files reads from */
+  fixtureEnv: Readonly<Environment>;
+}
+
+export interface LoadConfigOptions {
+  env: Environment;
+  cwd: string;
+  stdoutIsTty: boolean;
+}
+
+/** Reads and validates the whole configuration in one pass; throws one config error listing every problem. */
+export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions): Config {
+  const { env, problems } = readEnvironment(processEnv, cwd);
+  const postgres = postgresSettings(env, problems);
+  const etcd = etcdSettings(env, problems);
+  const redis = redisSettings(env, problems);
+
+  const known = new Set(Object.keys(jobOptionsSchema.shape));
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PREFLIGHT_') && !known.has(name)) {
+      problems.push({ variable: name, message: 'unknown variable (check the spelling; see the README for the list)' });
+    }
+  }
+  const optionValues = Object.fromEntries(
+    [...known].map((name) => [name, env[name] === '' ? undefined : env[name]]),
+  );
+  const parsed = jobOptionsSchema.safeParse(optionValues);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ variable: String(issue.path[0]), message: issue.message });
+    }
+  }
+  if (problems.length > 0 || !parsed.success || !postgres) throw configError(problems);
+
+  const options = parsed.data;
+  const reportFile = options.PREFLIGHT_REPORT_FILE;
+  return {
+    postgres,
+    etcd,
+    redis,
+    waitTimeoutMs: options.PREFLIGHT_WAIT_TIMEOUT,
+    lockTimeoutMs: options.PREFLIGHT_LOCK_TIMEOUT,
+    createDatabase: options.PREFLIGHT_CREATE_DATABASE,
+    transactionMode: options.PREFLIGHT_TRANSACTION,
+    migrationsPath: resolve(cwd, options.PREFLIGHT_MIGRATIONS ?? resolve(packageRoot, 'dist/migrations')),
+    migrationsTable: options.PREFLIGHT_MIGRATIONS_TABLE,
+    schema: options.PREFLIGHT_SCHEMA,
+    fixturesDir: resolve(cwd, options.PREFLIGHT_FIXTURES ?? resolve(packageRoot, 'fixtures/etcd')),
+    redisPersistence: options.PREFLIGHT_REDIS_PERSISTENCE,
+    reportFile: reportFile === 'none' ? null : reportFile === undefined ? undefined : resolve(cwd, reportFile),
+    logLevel: options.LOG_LEVEL,
+    logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),
+    applicationName: `preflight/${hostname()}`.slice(0, 63),
+    secrets: [postgres.password, etcd?.password, redis?.password, redisUrlPassword(redis?.url)].filter(
+      (secret): secret is string => typeof secret === 'string' && secret.length > 0,
+    ),
+    fixtureEnv: env,
+  };
+}
+
+function redisUrlPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function configError(problems: EnvironmentProblem[]): PreflightError {
+  const lines = problems.map((problem) => `${problem.variable}: ${problem.message}`);
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new PreflightError('config', `invalid configuration (${count}): ${lines.join('; ')}`, { details: lines });
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        context.addIssue({ code: 'custom', message: `not a duration: "${text}" (use e.g. 30s, 5m, 2h)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .default('false')
+  .transform((text) => text === 'true' || text === '1' || text === 'yes');
+
+const sqlIdentifier = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((text) => /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(text), 'must be a plain SQL identifier (letters, digits, _)');
+
+/**
+ * Every PREFLIGHT_* option, with its default. A variable with the PREFLIGHT_ prefix that is not
+ * listed here is rejected, so a typo never silently falls back to a default.
+ */
+export const jobOptionsSchema = z.object({
+  /** how long to wait for each store to become reachable; default 60s */
+  PREFLIGHT_WAIT_TIMEOUT: duration('60s'),
+  /** how long to wait for another instance's job lock; default 5m */
+  PREFLIGHT_LOCK_TIMEOUT: duration('5m'),
+  /** create the target database when it does not exist; default false */
+  PREFLIGHT_CREATE_DATABASE: flag,
+  /** `each` migration in its own transaction (default), `all` in one, or `none` */
+  PREFLIGHT_TRANSACTION: z.enum(['each', 'all', 'none'], { message: 'must be each, all or none' }).default('each'),
+  /** directory (or `dir/*.js` glob) of compiled TypeORM migrations; default: the platform's own */
+  PREFLIGHT_MIGRATIONS: z.string().min(1).optional(),
+  /** TypeORM's migrations table; default `migrations` */
+  PREFLIGHT_MIGRATIONS_TABLE: sqlIdentifier('migrations'),
+  /** schema holding the migrations table; default `public` */
+  PREFLIGHT_SCHEMA: sqlIdentifier('public'),
+  /** directory of etcd fixture files; default: the platform's own `fixtures/etcd` */
+  PREFLIGHT_FIXTURES: z.string().min(1).optional(),
+  /** Redis persistence required: `aof`, `rdb`, `any` (default) or `off` (no check) */
+  PREFLIGHT_REDIS_PERSISTENCE: z
+    .enum(['aof', 'rdb', 'any', 'off'], { message: 'must be aof, rdb, any or off' })
+    .default('any'),
+  /** where to write the JSON report; default /dev/termination-log when writable; `none` disables */
+  PREFLIGHT_REPORT_FILE: z.string().min(1).optional(),
+  /** error, warn, info (default) or debug */
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], { message: 'must be error, warn, info or debug' }).default('info'),
+  /** `json` or `pretty`; default json when stdout is not a terminal */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(),
+});
+
+export type JobOptions = z.output<typeof jobOptionsSchema>;

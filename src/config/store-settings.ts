@@ -1,0 +1,70 @@
+import type { Environment, EnvironmentProblem } from './environment';
+
+/** etcd connection settings; present only when ETCD_ENDPOINTS is set. */
+export interface EtcdSettingsFromEnv {
+  endpoints: string[];
+  namespace: string;
+  username?: string;
+  password?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** Redis connection settings; present only when REDIS_URL is set. */
+export interface RedisSettings {
+  url: string;
+  password?: string;
+}
+
+export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): EtcdSettingsFromEnv | undefined {
+  if (!env.ETCD_ENDPOINTS) {
+    for (const name of ['ETCD_NAMESPACE', 'ETCD_USERNAME', 'ETCD_PASSWORD'] as const) {
+      if (env[name]) problems.push({ variable: name, message: 'is set but ETCD_ENDPOINTS is not: set ETCD_ENDPOINTS too' });
+    }
+    return undefined;
+  }
+  const endpoints = env.ETCD_ENDPOINTS.split(',').map((endpoint) => endpoint.trim()).filter(Boolean);
+  for (const endpoint of endpoints) {
+    if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
+      problems.push({ variable: 'ETCD_ENDPOINTS', message: `"${endpoint}" is not an http(s)://host:port endpoint` });
+    }
+  }
+  if ((env.ETCD_USERNAME === undefined) !== (env.ETCD_PASSWORD === undefined)) {
+    problems.push({ variable: env.ETCD_USERNAME ? 'ETCD_PASSWORD' : 'ETCD_USERNAME', message: 'etcd needs both ETCD_USERNAME and ETCD_PASSWORD' });
+  }
+  if ((env.ETCD_CERT_FILE === undefined) !== (env.ETCD_KEY_FILE === undefined)) {
+    problems.push({ variable: env.ETCD_CERT_FILE ? 'ETCD_KEY_FILE' : 'ETCD_CERT_FILE', message: 'a client certificate needs both ETCD_CERT_FILE and ETCD_KEY_FILE' });
+  }
+  return {
+    endpoints,
+    namespace: env.ETCD_NAMESPACE ?? '',
+    username: env.ETCD_USERNAME,
+    password: env.ETCD_PASSWORD,
+    caFile: env.ETCD_CA_FILE,
+    certFile: env.ETCD_CERT_FILE,
+    keyFile: env.ETCD_KEY_FILE,
+  };
+}
+
+export function redisSettings(env: Environment, problems: EnvironmentProblem[]): RedisSettings | undefined {
+  if (!env.REDIS_URL) {
+    if (env.REDIS_PASSWORD) problems.push({ variable: 'REDIS_PASSWORD', message: 'is set but REDIS_URL is not: set REDIS_URL too' });
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(env.REDIS_URL);
+  } catch {
+    problems.push({ variable: 'REDIS_URL', message: 'is not a URL: expected redis://[:password@]host:6379[/db]' });
+    return undefined;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    problems.push({ variable: 'REDIS_URL', message: `scheme must be redis:// or rediss:// (got ${url.protocol}//)` });
+  }
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) {
+    problems.push({ variable: 'REDIS_URL', message: `database must be a number (got "/${db}")` });
+  }
+  return { url: env.REDIS_URL, password: env.REDIS_PASSWORD || undefined };
+}

@@ -1,0 +1,65 @@
+/**
+ * `${VAR}` and `${VAR:-default}` in fixture values, as in docker compose: the default applies when
+ * the variable is unset or empty, `$$` is a literal `$`, and any other `$` is left as it is.
+ * The environment is passed in: nothing under src/ reads process.env.
+ */
+
+/** The variables a fixture value may refer to. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Why a value could not be resolved; the caller adds file, line and key. */
+export type SubstitutionProblem =
+  | { kind: 'config'; variable: string }
+  | { kind: 'data'; reason: string };
+
+/** The resolved value, or the first problem met while resolving it. */
+export type SubstitutionResult = { value: string } | { problem: SubstitutionProblem };
+
+const reference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+
+/** Replaces every `${...}` in `text` with its value from `env`. */
+export function substitute(text: string, env: Environment): SubstitutionResult {
+  let value = '';
+  let index = 0;
+  while (index < text.length) {
+    const dollar = text.indexOf('$', index);
+    if (dollar === -1) {
+      value += text.slice(index);
+      break;
+    }
+    value += text.slice(index, dollar);
+    const next = text[dollar + 1];
+    if (next === '$') {
+      value += '$';
+      index = dollar + 2;
+      continue;
+    }
+    if (next !== '{') {
+      value += '$';
+      index = dollar + 1;
+      continue;
+    }
+    const close = text.indexOf('}', dollar + 2);
+    if (close === -1) {
+      return { problem: { kind: 'data', reason: `unterminated "\${" in value: close it with "}" or write "$$" for a literal "$"` } };
+    }
+    const inner = text.slice(dollar + 2, close);
+    const match = reference.exec(inner);
+    if (match === null) {
+      return {
+        problem: { kind: 'data', reason: `"\${${inner}}" is not a variable reference: write \${NAME} or \${NAME:-default}` },
+      };
+    }
+    const [, name, fallback] = match;
+    const current = env[name];
+    if (current !== undefined && (current !== '' || fallback === undefined)) {
+      value += current;
+    } else if (fallback !== undefined) {
+      value += fallback;
+    } else {
+      return { problem: { kind: 'config', variable: name } };
+    }
+    index = close + 1;
+  }
+  return { value };
+}

@@ -1,0 +1,73 @@
+import { access, constants, open, writeFile } from 'node:fs/promises';
+import type { Config } from '../config';
+import type { Logger } from '../log/logger';
+import { PreflightError, reasonOf } from './errors';
+
+/** One step of the pipeline, as the report shows it. */
+export interface StepRecord {
+  step: string;
+  status: 'applied' | 'unchanged' | 'skipped' | 'failed';
+  durationMs: number;
+  details?: Record<string, unknown>;
+}
+
+export interface JobReport {
+  status: 'ok' | 'failed';
+  exitCode: number;
+  preflightVersion: string;
+  host: string;
+  database: string;
+  startedAt: string;
+  durationMs: number;
+  lockWaitMs: number | null;
+  steps: StepRecord[];
+  error?: string;
+}
+
+/** Kubernetes reads at most 4096 bytes of the termination message. */
+const maxReportBytes = 4096;
+const terminationLog = '/dev/termination-log';
+
+/** The report file to use: the configured one, else /dev/termination-log when writable, else none. */
+export async function reportPath(config: Config): Promise<string | null> {
+  if (config.reportFile !== undefined) return config.reportFile;
+  try {
+    await access(terminationLog, constants.W_OK);
+    return terminationLog;
+  } catch {
+    return null;
+  }
+}
+
+/** Fails early (exit 78, before any store is touched) when the report file cannot be opened for writing. */
+export async function checkReportWritable(path: string | null): Promise<void> {
+  if (path === null) return;
+  try {
+    await (await open(path, 'a')).close();
+  } catch (error) {
+    throw new PreflightError('config', `PREFLIGHT_REPORT_FILE: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`);
+  }
+}
+
+/** The report as JSON under 4 KB: when too long, step details are dropped, longest first. */
+export function serializeReport(report: JobReport): string {
+  let text = JSON.stringify(report);
+  const steps = report.steps.map((step) => ({ ...step }));
+  while (Buffer.byteLength(text) > maxReportBytes) {
+    const longest = steps.filter((step) => step.details).sort((a, b) => JSON.stringify(b.details).length - JSON.stringify(a.details).length)[0];
+    if (!longest) return JSON.stringify({ ...report, steps: undefined, error: report.error?.slice(0, 1000), truncated: true });
+    longest.details = { truncated: true };
+    text = JSON.stringify({ ...report, steps, truncated: true });
+  }
+  return text;
+}
+
+export async function writeReport(path: string | null, report: JobReport, redact: (text: string) => string, log: Logger): Promise<void> {
+  if (path === null) return;
+  try {
+    await writeFile(path, `${redact(serializeReport(report))}\n`);
+  } catch (error) {
+    // The work is done and recorded; a lost report must not turn a success into a retry.
+    log.error({ event: 'report.write_failed', file: path, error: reasonOf(error) });
+  }
+}

@@ -1,0 +1,54 @@
+import { PreflightError } from './errors';
+
+/** Resolves after `ms`, or early (rejecting with an interruption) when the job is asked to stop. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(interrupted(signal));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(interrupted(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The error for a stop request: exit 130 for SIGINT, 143 for SIGTERM. */
+export function interrupted(signal: AbortSignal, during = ''): PreflightError {
+  const name = String(signal.reason);
+  return new PreflightError(name === 'SIGINT' ? 'sigint' : 'sigterm', `interrupted by ${name}${during ? ` ${during}` : ''}: stopped at a safe point`);
+}
+
+export interface RetryOptions {
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** first delay; doubles each attempt up to `maxDelayMs` */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** errors for which retrying cannot help (wrong password): thrown at once */
+  isPermanent?(error: unknown): boolean;
+  onRetry?(attempt: number, error: unknown, delayMs: number): void;
+}
+
+/** Calls `attempt` until it succeeds, with capped exponential backoff; after the timeout rethrows the last error. */
+/** `attempt` receives the time left, to bound its own connect timeout. */
+export async function retryUntil<T>(attempt: (remainingMs: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const deadline = performance.now() + options.timeoutMs;
+  let delayMs = options.initialDelayMs ?? 100;
+  for (let count = 1; ; count++) {
+    try {
+      return await attempt(Math.max(deadline - performance.now(), 500));
+    } catch (error) {
+      if (options.signal.aborted) throw interrupted(options.signal);
+      const remainingMs = deadline - performance.now();
+      if (options.isPermanent?.(error) || remainingMs <= 0) throw error;
+      const waitMs = Math.min(delayMs, remainingMs);
+      options.onRetry?.(count, error, waitMs);
+      await sleep(waitMs, options.signal);
+      delayMs = Math.min(delayMs * 2, options.maxDelayMs ?? 2000);
+    }
+  }
+}

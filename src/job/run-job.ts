@@ -1,0 +1,167 @@
+import { hostname } from 'node:os';
+import type { Client } from 'pg';
+import type { Etcd3 } from 'etcd3';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import type { Logger } from '../log/logger';
+import { loadFixtureFiles, type FixtureFile } from '../etcd/fixture-file';
+import { applyFixtures } from '../etcd/apply-fixtures';
+import { unlock } from '../postgres/advisory-lock';
+import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table';
+import { loadMigrations } from '../postgres/migration-source';
+import { runMigrations } from '../postgres/run-migrations';
+import { PreflightError, exitCodeOf, reasonOf } from './errors';
+import { acquireJobLock } from './job-lock';
+import { planMigrations } from './plan';
+import { checkRedisPersistence } from './redis-step';
+import { interrupted } from './retry';
+import type { JobReport, StepRecord } from './report';
+import { waitForEtcd, waitForPostgres, waitForRedis } from './wait-for-stores';
+import { preflightVersion } from './version';
+
+/** The stores the job holds open; closed in one place whatever happens. */
+interface Connections {
+  lockClient?: Client;
+  etcd?: Etcd3;
+  redis?: Redis;
+}
+
+/**
+ * The whole job: wait → check → lock → plan → migrate → fixtures. Throws nothing: the outcome,
+ * failure included, is the returned report, whose exitCode the CLI exits with.
+ */
+export interface JobOutcome {
+  report: JobReport;
+  /** what ended the job, when it failed; the report carries its one-line message */
+  error?: unknown;
+}
+
+export async function runJob(config: Config, log: Logger, signal: AbortSignal): Promise<JobOutcome> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const steps: StepRecord[] = [];
+  const connections: Connections = {};
+  let lockWaitMs: number | null = null;
+  let migrationPid: number | undefined;
+  const cancelRunningStatement = () => {
+    if (migrationPid === undefined || !connections.lockClient) return;
+    log.warn({ event: 'job.stopping', reason: String(signal.reason), cancelling: `backend ${migrationPid}` });
+    connections.lockClient.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch((error: unknown) => {
+      log.warn({ event: 'job.cancel_failed', error: reasonOf(error) });
+    });
+  };
+  signal.addEventListener('abort', cancelRunningStatement, { once: true });
+
+  const step = async <T>(name: string, work: () => Promise<{ status: StepRecord['status']; details?: Record<string, unknown>; value: T }>): Promise<T> => {
+    if (signal.aborted) throw interrupted(signal, `before ${name}`);
+    const stepStarted = performance.now();
+    try {
+      const { status, details, value } = await work();
+      steps.push({ step: name, status, durationMs: Math.round(performance.now() - stepStarted), details });
+      return value;
+    } catch (error) {
+      steps.push({ step: name, status: 'failed', durationMs: Math.round(performance.now() - stepStarted) });
+      throw error;
+    }
+  };
+
+  let failure: unknown;
+  try {
+    const [lockClient, etcd, redis] = await step('wait', async () => {
+      const settled = await Promise.allSettled([waitForPostgres(config, log, signal), waitForEtcd(config, log, signal), waitForRedis(config, log, signal)]);
+      const [pg, etcdResult, redisResult] = settled;
+      connections.lockClient = pg.status === 'fulfilled' ? pg.value : undefined;
+      connections.etcd = etcdResult.status === 'fulfilled' ? etcdResult.value : undefined;
+      connections.redis = redisResult.status === 'fulfilled' ? redisResult.value : undefined;
+      const rejected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      const stores = ['postgres', ...(config.etcd ? ['etcd'] : []), ...(config.redis ? ['redis'] : [])];
+      return { status: 'applied', details: { stores }, value: [connections.lockClient!, connections.etcd, connections.redis] as const };
+    });
+
+    // Everything that can reject bad input is checked before the first write to any store.
+    const fixtures = await step('check', async () => {
+      const persistence = redis ? await checkRedisPersistence(redis, config.redisPersistence, log) : 'no redis configured';
+      const files: FixtureFile[] = etcd ? await loadFixtureFiles(config.fixturesDir, config.fixtureEnv) : [];
+      const sources = await loadMigrations(config.migrationsPath);
+      return { status: 'applied', details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length }, value: { files, sources } };
+    });
+
+    const lock = await step('lock', async () => {
+      const held = await acquireJobLock(lockClient, config, log, signal);
+      lockWaitMs = held.waitedMs;
+      return { status: 'applied', details: { waitedMs: held.waitedMs }, value: held };
+    });
+    try {
+      const location = { schema: config.schema, table: config.migrationsTable };
+      const plan = await step('plan', async () => {
+        const migrationPlan = planMigrations(fixtures.sources, await readApplied(lockClient, location));
+        if (migrationPlan.unknown.length > 0) {
+          log.warn({ event: 'plan.unknown_applied', names: migrationPlan.unknown.map((migration) => migration.name), message: 'the database records migrations this build does not know (is this an older image?)' });
+        }
+        log.info({ event: 'plan.ready', applied: migrationPlan.applied.length, pending: migrationPlan.pending.length });
+        return { status: 'applied', details: { applied: migrationPlan.applied.length, pending: migrationPlan.pending.map((source) => source.name) }, value: migrationPlan };
+      });
+
+      await step('migrate', async () => {
+        if (plan.pending.length === 0) return { status: 'unchanged', value: undefined };
+        await ensureMigrationsTable(lockClient, location);
+        const runs = await runMigrations({
+          settings: config.postgres,
+          applicationName: config.applicationName,
+          location,
+          pending: plan.pending,
+          transactionMode: config.transactionMode,
+          log,
+          signal,
+          onBackendPid: (pid) => (migrationPid = pid),
+        });
+        migrationPid = undefined;
+        if (signal.aborted) throw interrupted(signal, 'between migrations');
+        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })) }, value: runs };
+      });
+
+      await step('fixtures', async () => {
+        if (!etcd) return { status: 'skipped', details: { reason: 'ETCD_ENDPOINTS not set' }, value: undefined };
+        const results = await applyFixtures(etcd, config.etcd!.namespace, fixtures.files, log);
+        const changed = results.filter((result) => result.status === 'applied');
+        return {
+          status: changed.length > 0 ? 'applied' : 'unchanged',
+          details: { files: results.length, changed: changed.map((result) => ({ file: result.file, puts: result.puts, deletes: result.deletes })) },
+          value: results,
+        };
+      });
+    } finally {
+      await unlock(lockClient, lock.keys).catch((error: unknown) => log.warn({ event: 'lock.release_failed', error: reasonOf(error) }));
+    }
+  } catch (error) {
+    failure = signal.aborted && !(error instanceof PreflightError && (error.kind === 'sigint' || error.kind === 'sigterm')) ? interrupted(signal) : error;
+  } finally {
+    signal.removeEventListener('abort', cancelRunningStatement);
+    await closeAll(connections, log);
+  }
+
+  const report: JobReport = {
+    status: failure === undefined ? 'ok' : 'failed',
+    exitCode: failure === undefined ? 0 : exitCodeOf(failure),
+    preflightVersion,
+    host: hostname(),
+    database: config.postgres.database,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    lockWaitMs,
+    steps,
+    error: failure === undefined ? undefined : failure instanceof PreflightError ? failure.message : `internal error: ${reasonOf(failure)}`,
+  };
+  return { report, error: failure };
+}
+
+async function closeAll(connections: Connections, log: Logger): Promise<void> {
+  const closing: Array<Promise<unknown>> = [];
+  if (connections.lockClient) closing.push(connections.lockClient.end());
+  if (connections.etcd) closing.push(Promise.resolve(connections.etcd.close()));
+  if (connections.redis) closing.push(connections.redis.quit());
+  for (const result of await Promise.allSettled(closing)) {
+    if (result.status === 'rejected') log.debug({ event: 'job.close_failed', error: reasonOf(result.reason) });
+  }
+}

@@ -1,0 +1,110 @@
+import type { Client } from 'pg';
+import type { Etcd3 } from 'etcd3';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import { formatDuration } from '../config/duration';
+import type { Logger } from '../log/logger';
+import { connect, createDatabase, serverVersionNumber, sqlState } from '../postgres/connection';
+import { connectEtcd, pingEtcd } from '../etcd/client';
+import { connectRedis } from '../redis/client';
+import { PreflightError, reasonOf } from './errors';
+import { retryUntil } from './retry';
+
+const minimumServerVersion = 120000;
+/** invalid_password, invalid_authorization_specification: retrying with the same credentials cannot help */
+const credentialErrors = new Set(['28P01', '28000']);
+
+function describePostgres(config: Config): string {
+  return `PostgreSQL at ${config.postgres.host}:${config.postgres.port} (database ${config.postgres.database})`;
+}
+
+/** Connects to PostgreSQL, creating the database when asked to; the returned client is the job's lock connection. */
+export async function waitForPostgres(config: Config, log: Logger, signal: AbortSignal): Promise<Client> {
+  const started = performance.now();
+  const client = await retryUntil(
+    async (remainingMs) => {
+      try {
+        return await connect(config.postgres, config.applicationName, undefined, Math.min(remainingMs, 5000));
+      } catch (error) {
+        if (sqlState(error) === '3D000' && config.createDatabase) {
+          const created = await createDatabase(config.postgres, config.applicationName);
+          log.info({ event: 'postgres.database_created', database: config.postgres.database, created });
+          return connect(config.postgres, config.applicationName);
+        }
+        throw error;
+      }
+    },
+    {
+      timeoutMs: config.waitTimeoutMs,
+      signal,
+      isPermanent: (error) => credentialErrors.has(sqlState(error) ?? ''),
+      onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'postgres', attempt, delayMs, error: reasonOf(error) }),
+    },
+  ).catch((error: unknown) => {
+    if (error instanceof PreflightError) throw error;
+    const state = sqlState(error);
+    if (credentialErrors.has(state ?? '')) {
+      throw new PreflightError('config', `${describePostgres(config)} rejected the credentials of user ${config.postgres.user}: check DATABASE_URL or PGUSER/PGPASSWORD (${reasonOf(error)})`, { cause: error });
+    }
+    const hint = state === '3D000' ? ' — create it, or set PREFLIGHT_CREATE_DATABASE=true' : '';
+    throw new PreflightError('unavailable', `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}${hint}`, { cause: error });
+  });
+  const version = await serverVersionNumber(client);
+  if (version < minimumServerVersion) {
+    await client.end();
+    throw new PreflightError('unavailable', `${describePostgres(config)} runs PostgreSQL ${Math.floor(version / 10000)}; preflight needs 12 or newer`);
+  }
+  log.info({ event: 'wait.ready', store: 'postgres', serverVersion: version, durationMs: Math.round(performance.now() - started) });
+  return client;
+}
+
+export async function waitForEtcd(config: Config, log: Logger, signal: AbortSignal): Promise<Etcd3 | undefined> {
+  const settings = config.etcd;
+  if (!settings) return undefined;
+  const started = performance.now();
+  const client = connectEtcd(settings);
+  try {
+    await retryUntil(() => pingEtcd(client), {
+      timeoutMs: config.waitTimeoutMs,
+      signal,
+      isPermanent: (error) => /authentication failed|invalid auth|user name is empty/i.test(reasonOf(error)),
+      onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'etcd', attempt, delayMs, error: reasonOf(error) }),
+    });
+  } catch (error) {
+    client.close();
+    if (error instanceof PreflightError) throw error;
+    if (/authentication failed|invalid auth/i.test(reasonOf(error))) {
+      throw new PreflightError('config', `etcd at ${settings.endpoints.join(',')} rejected user ${settings.username}: check ETCD_USERNAME/ETCD_PASSWORD (${reasonOf(error)})`, { cause: error });
+    }
+    throw new PreflightError('unavailable', `etcd at ${settings.endpoints.join(',')} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`, { cause: error });
+  }
+  log.info({ event: 'wait.ready', store: 'etcd', durationMs: Math.round(performance.now() - started) });
+  return client;
+}
+
+export async function waitForRedis(config: Config, log: Logger, signal: AbortSignal): Promise<Redis | undefined> {
+  const settings = config.redis;
+  if (!settings) return undefined;
+  const started = performance.now();
+  const isAuthError = (error: unknown) => /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(reasonOf(error));
+  const client = await retryUntil(() => connectRedis(settings), {
+    timeoutMs: config.waitTimeoutMs,
+    signal,
+    isPermanent: isAuthError,
+    onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'redis', attempt, delayMs, error: reasonOf(error) }),
+  }).catch((error: unknown) => {
+    if (error instanceof PreflightError) throw error;
+    if (isAuthError(error)) {
+      throw new PreflightError('config', `Redis at ${redisHost(settings.url)} rejected the credentials: check REDIS_URL or REDIS_PASSWORD (${reasonOf(error)})`, { cause: error });
+    }
+    throw new PreflightError('unavailable', `Redis at ${redisHost(settings.url)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`, { cause: error });
+  });
+  log.info({ event: 'wait.ready', store: 'redis', durationMs: Math.round(performance.now() - started) });
+  return client;
+}
+
+/** host:port of a Redis URL, never its credentials. */
+function redisHost(url: string): string {
+  const { host, pathname } = new URL(url);
+  return `${host}${pathname.length > 1 ? pathname : ''}`;
+}

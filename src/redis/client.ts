@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { RedisSettings } from '../config';
+
+/** A Redis client that fails fast instead of queueing commands and reconnecting on its own: the job does the retrying. */
+export async function connectRedis(settings: RedisSettings): Promise<Redis> {
+  const { default: IORedis } = await import('ioredis');
+  const client = new IORedis(settings.url, {
+    password: settings.password,
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  // Errors surface through the rejected command; without a listener ioredis also prints them itself.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  return client;
+}
+
+/** Whether Redis keeps data across a restart: AOF on, and/or RDB snapshots scheduled. */
+export interface RedisPersistence {
+  aof: boolean;
+  /** undefined when the server does not allow CONFIG (managed Redis) and INFO cannot tell */
+  rdb: boolean | undefined;
+}
+
+export async function readPersistence(client: Redis): Promise<RedisPersistence> {
+  try {
+    const appendonly = (await client.config('GET', 'appendonly')) as string[];
+    const save = (await client.config('GET', 'save')) as string[];
+    return { aof: appendonly[1] === 'yes', rdb: (save[1] ?? '').trim() !== '' };
+  } catch {
+    // CONFIG is often renamed or disabled on managed Redis; INFO still tells whether AOF is on.
+    const info = await client.info('persistence');
+    return { aof: /aof_enabled:1/.test(info), rdb: undefined };
+  }
+}
