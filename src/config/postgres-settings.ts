@@ -38,7 +38,7 @@ export function postgresSettings(env: Environment, problems: EnvironmentProblem[
   if (!env.PGHOST) {
     problems.push({
       variable: 'DATABASE_URL',
-      message: 'not set: set DATABASE_URL (postgres://user:password@host:5432/db) or PGHOST, PGUSER, PGPASSWORD, PGDATABASE',
+      message: 'not set: set DATABASE_URL (postgres://USER@HOST:5432/DB, password in the URL or PGPASSWORD) or PGHOST, PGUSER, PGPASSWORD, PGDATABASE',
     });
     return undefined;
   }

@@ -16,12 +16,14 @@ export const reservedSegment = '_preflight';
 export const fixtureRecordsPath = `${reservedSegment}/fixtures`;
 
 const unreserved = /^[A-Za-z0-9_.\-~]$/;
+const plainSegment = /^[A-Za-z0-9_.\-~]*$/;
 
 /**
  * Percent-encodes one key segment exactly like Python's `urllib.parse.quote(segment, safe='')`,
  * which Backend.AI's `put-json` applies: `lablup/python:3.9` → `lablup%2Fpython%3A3.9`.
  */
 export function encodeSegment(segment: string): string {
+  if (plainSegment.test(segment)) return segment;
   let encoded = '';
   for (const char of segment) {
     if (unreserved.test(char)) {

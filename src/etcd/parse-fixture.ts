@@ -41,7 +41,7 @@ export function parseFixture(
   problems: FixtureProblem[],
 ): ParsedFixture | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const where = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
     return `${path}:${line}:${col}`;
@@ -52,10 +52,7 @@ export function parseFixture(
   };
 
   for (const error of [...doc.errors, ...doc.warnings]) {
-    const reason = error.code === 'DUPLICATE_KEY'
-      ? `duplicate key "${text.slice(error.pos[0], error.pos[1])}"`
-      : error.message.split('\n')[0];
-    problems.push({ kind: 'data', text: `${where(error.pos[0])}: ${reason}` });
+    problems.push({ kind: 'data', text: `${where(error.pos[0])}: ${error.message.split('\n')[0]}` });
   }
   if (problems.length > before) return undefined;
 
@@ -70,6 +67,8 @@ export function parseFixture(
     const name = isScalar(key) ? String(key.value) : '';
     if (!fields.includes(name)) {
       fail(key, `unknown field "${name}": a fixture file has only prefix, mode and data`);
+    } else if (found.has(name)) {
+      fail(key, `duplicate key "${name}"`);
     } else {
       found.set(name, pair.value as Node | null);
     }

@@ -46,7 +46,7 @@ export async function retryUntil<T>(attempt: (remainingMs: number) => Promise<T>
       const remainingMs = deadline - performance.now();
       if (options.isPermanent?.(error) || remainingMs <= 0) throw error;
       const waitMs = Math.min(delayMs, remainingMs);
-      options.onRetry?.(count, error, waitMs);
+      options.onRetry?.(count, error, Math.round(waitMs));
       await sleep(waitMs, options.signal);
       delayMs = Math.min(delayMs * 2, options.maxDelayMs ?? 2000);
     }

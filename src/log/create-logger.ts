@@ -16,6 +16,7 @@ export interface LoggerOptions {
 function redaction(redact: Redactor) {
   return winston.format((info) => {
     for (const key of Object.keys(info)) info[key] = redactValue(info[key], redact);
+    if (info.message === '') delete info.message;
     return info;
   })();
 }
