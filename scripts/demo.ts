@@ -18,9 +18,11 @@ let interruptedBy: NodeJS.Signals | undefined;
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    // Between CLI runs, or on a second signal, leave at once: the servers' watchdogs stop them.
+    if (child === undefined || interruptedBy !== undefined) process.exit(signal === 'SIGINT' ? 130 : 143);
     interruptedBy = signal;
     // A terminal Ctrl-C already reached the CLI (same process group); a `kill` did not.
-    child?.kill(signal);
+    child.kill(signal);
   });
 }
 

@@ -90,8 +90,9 @@ for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
 main(process.argv.slice(2), stop).then(
   (code) => {
     process.exitCode = code;
-    // Give log transports a moment to flush; a leaked handle must not keep the job alive.
-    setTimeout(() => process.exit(code), 2000).unref();
+    // Stores are closed by now; a driver timer still pending (a gRPC call deadline after a failed
+    // wait) must not delay the exit. Writes to stdout pipes and files are synchronous on Linux.
+    setTimeout(() => process.exit(code), 100).unref();
   },
   (error: unknown) => {
     process.stderr.write(`preflight: internal error: ${reasonOf(error)}\n`);

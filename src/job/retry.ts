@@ -40,7 +40,7 @@ export async function retryUntil<T>(attempt: (remainingMs: number) => Promise<T>
   let delayMs = options.initialDelayMs ?? 100;
   for (let count = 1; ; count++) {
     try {
-      return await attempt(Math.max(deadline - performance.now(), 500));
+      return await withinDeadline(attempt(Math.max(deadline - performance.now(), 500)), deadline);
     } catch (error) {
       if (options.signal.aborted) throw interrupted(options.signal);
       const remainingMs = deadline - performance.now();
@@ -51,4 +51,14 @@ export async function retryUntil<T>(attempt: (remainingMs: number) => Promise<T>
       delayMs = Math.min(delayMs * 2, options.maxDelayMs ?? 2000);
     }
   }
+}
+
+/** An attempt that hangs (a dial that never completes) must not outlive the wait timeout. */
+function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+  const remainingMs = Math.max(deadline - performance.now(), 500);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(remainingMs)}ms`)), remainingMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -64,18 +64,18 @@ export async function waitForEtcd(config: Config, log: Logger, signal: AbortSign
   const started = performance.now();
   const client = connectEtcd(settings);
   try {
-    await retryUntil(() => pingEtcd(client), {
+    await retryUntil(() => pingEtcd(client, settings.namespace), {
       timeoutMs: config.waitTimeoutMs,
       signal,
-      isPermanent: (error) => /authentication failed|invalid auth|user name is empty/i.test(reasonOf(error)),
+      isPermanent: (error) => error instanceof PreflightError,
       onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'etcd', attempt, delayMs, error: reasonOf(error) }),
     });
   } catch (error) {
     client.close();
-    if (error instanceof PreflightError) throw error;
-    if (/authentication failed|invalid auth/i.test(reasonOf(error))) {
-      throw new PreflightError('config', `etcd at ${settings.endpoints.join(',')} rejected user ${settings.username}: check ETCD_USERNAME/ETCD_PASSWORD (${reasonOf(error)})`, { cause: error });
+    if (error instanceof PreflightError && error.kind === 'config') {
+      throw new PreflightError('config', `etcd at ${settings.endpoints.join(',')}: ${error.message}`, { cause: error.cause });
     }
+    if (error instanceof PreflightError) throw error;
     throw new PreflightError('unavailable', `etcd at ${settings.endpoints.join(',')} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`, { cause: error });
   }
   log.info({ event: 'wait.ready', store: 'etcd', durationMs: Math.round(performance.now() - started) });

@@ -12,14 +12,16 @@ export async function connectRedis(settings: RedisSettings): Promise<Redis> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  // Errors surface through the rejected command; without a listener ioredis also prints them itself.
-  client.on('error', () => undefined);
+  // The 'error' event carries the real cause (ECONNREFUSED, WRONGPASS) where connect() only says
+  // "Connection is closed"; keeping it also stops ioredis from printing it itself.
+  let lastError: Error | undefined;
+  client.on('error', (error: Error) => (lastError = error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
     client.disconnect();
-    throw error;
+    throw lastError ?? error;
   }
   return client;
 }

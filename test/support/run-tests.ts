@@ -17,11 +17,13 @@ let child: ChildProcess | undefined;
 let interruptedBy: NodeJS.Signals | undefined;
 
 // The servers run in their own session, so Ctrl-C reaches only us and `node --test` (our process
-// group): we let the tests end, then stop the stack in order.
+// group): the first signal lets the tests end, then the stack stops in order. A signal while no
+// tests run, or a second one, exits at once; the servers' watchdogs then stop them (stack.ts).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    if (child === undefined || interruptedBy !== undefined) process.exit(exitCodeFor(signal));
     interruptedBy = signal;
-    child?.kill(signal);
+    child.kill(signal);
   });
 }
 
@@ -34,10 +36,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const stack = await startStack();
   process.stderr.write(`run-tests: PostgreSQL, etcd and Redis up in ${stack.startupMs} ms (${stack.dir})\n`);
-  const captureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-capture-'));
-  let keepCapture = false;
+  // Inside the stack's dir, so whatever removes that (stop() or the reaper) removes this too.
+  const captureDir = path.join(stack.dir, 'capture');
+  fs.mkdirSync(captureDir);
   try {
-    if (interruptedBy) return exitCodeFor(interruptedBy);
     const run = await runNodeTest([...nodeFlags, ...files], {
       ...process.env,
       PREFLIGHT_TEST_STACK: JSON.stringify(stack.info),
@@ -45,17 +47,19 @@ async function main(argv: string[]): Promise<number> {
     });
     const leaks = findLeaks(stack, captureDir, run.output);
     if (leaks.length > 0) {
-      // Keep the captured CLI output only when the leak is in it, so it can be inspected.
-      keepCapture = leaks.some((leak) => leak.includes(captureDir));
       process.stderr.write('run-tests: FAILED: sentinel passwords leaked:\n');
       for (const leak of leaks) process.stderr.write(`  ${leak}\n`);
+      if (leaks.some((leak) => leak.includes('captured CLI output'))) {
+        const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-capture-'));
+        fs.renameSync(captureDir, path.join(kept, 'capture'));
+        process.stderr.write(`run-tests: captured CLI output kept in ${path.join(kept, 'capture')}\n`);
+      }
       return 1;
     }
     if (interruptedBy) return exitCodeFor(interruptedBy);
     return run.code ?? 1;
   } finally {
     await stack.stop();
-    if (!keepCapture) fs.rmSync(captureDir, { recursive: true, force: true });
   }
 }
 
@@ -102,10 +106,13 @@ function runNodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: nu
   });
   return new Promise((resolve, reject) => {
     started.once('error', reject);
-    started.once('close', (code) => resolve({
+    started.once('close', (code) => {
+      child = undefined;
+      resolve({
       code,
-      output: { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() },
-    }));
+        output: { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() },
+      });
+    });
   });
 }
 
@@ -114,7 +121,7 @@ function findLeaks(stack: Stack, captureDir: string, output: { stdout: string; s
   const sources: Array<[string, string]> = [['node --test stdout', output.stdout], ['node --test stderr', output.stderr]];
   for (const name of fs.readdirSync(captureDir, { recursive: true, encoding: 'utf8' })) {
     const file = path.join(captureDir, name);
-    if (fs.statSync(file).isFile()) sources.push([file, fs.readFileSync(file, 'utf8')]);
+    if (fs.statSync(file).isFile()) sources.push([`captured CLI output ${name}`, fs.readFileSync(file, 'utf8')]);
   }
   const named: Array<[string, string]> = [
     ['PostgreSQL', stack.info.postgres.password], ['etcd', stack.info.etcd.password], ['Redis', stack.info.redis.password],

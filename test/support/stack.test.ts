@@ -153,7 +153,9 @@ test('run-tests fails the run when a sentinel password reaches test output or ca
   const code = await new Promise<number | null>((resolve) => run.once('close', resolve));
   assert.equal(code, 1);
   assert.match(stderr, /Redis password in node --test stdout, line \d+/);
-  const kept = /etcd password in (\S+)\/cli\.log, line 1/.exec(stderr);
+  assert.match(stderr, /etcd password in captured CLI output cli\.log, line 1/);
+  const kept = /captured CLI output kept in (\S+)\n/.exec(stderr);
   assert.ok(kept, stderr);
-  fs.rmSync(kept[1], { recursive: true });
+  assert.ok(fs.existsSync(path.join(kept[1], 'cli.log')));
+  fs.rmSync(path.dirname(kept[1]), { recursive: true });
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as net from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { Client } from 'pg';
+import { etcdBinary, etcdSupportsNoFsync, nobody, postgresBinDir } from './binaries';
 import { freePorts, ServerProcess, startReaper, type ServerControl } from './server-process';
 
 export type { ServerControl } from './server-process';
@@ -227,36 +228,4 @@ function runToCompletion(
       ? resolve()
       : reject(new Error(`${path.basename(command)} exited with ${code}:\n${fs.readFileSync(opts.logPath, 'utf8')}`)));
   });
-}
-
-/** The newest /usr/lib/postgresql/<version>/bin, else the directory of `initdb` on PATH. */
-function postgresBinDir(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root)
-    ? fs.readdirSync(root).filter((name) => fs.existsSync(path.join(root, name, 'bin', 'initdb')))
-    : [];
-  versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
-  if (versions.length > 0) return path.join(root, versions[0], 'bin');
-  const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  if (which.status === 0) return path.dirname(fs.realpathSync(which.stdout.trim()));
-  throw new Error('PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH); run scripts/ensure-deps.sh');
-}
-
-function etcdBinary(): string {
-  return fs.existsSync('/usr/bin/etcd') ? '/usr/bin/etcd' : 'etcd';
-}
-
-let noFsyncSupport: boolean | undefined;
-/** Not every etcd build has --unsafe-no-fsync (Debian's 3.4.23 does not), and etcd refuses unknown flags. */
-function etcdSupportsNoFsync(): boolean {
-  if (noFsyncSupport === undefined) {
-    const help = spawnSync(etcdBinary(), ['--help'], { encoding: 'utf8' });
-    noFsyncSupport = `${help.stdout}${help.stderr}`.includes('--unsafe-no-fsync');
-  }
-  return noFsyncSupport;
-}
-
-function nobody(): { uid: number; gid: number } {
-  const id = (flag: string): number => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
 }
