@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config';
+import { parseDuration } from '../../src/config/duration';
+import { PreflightError } from '../../src/job/errors';
+
+const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-config-'));
+const load = (env: Record<string, string>, options: { cwd?: string } = {}) =>
+  loadConfig({ env, cwd: options.cwd ?? cwd, stdoutIsTty: false });
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    load(env);
+  } catch (error) {
+    assert.ok(error instanceof PreflightError);
+    assert.equal(error.exitCode, 78);
+    return error.details;
+  }
+  assert.fail('expected a configuration error');
+}
+
+test('durations read as people write them; a bare number is seconds', () => {
+  assert.equal(parseDuration('30s'), 30_000);
+  assert.equal(parseDuration('5m'), 300_000);
+  assert.equal(parseDuration('6h'), 21_600_000);
+  assert.equal(parseDuration('3d'), 259_200_000);
+  assert.equal(parseDuration('2w'), 1_209_600_000);
+  assert.equal(parseDuration('3mo'), 7_776_000_000);
+  assert.equal(parseDuration('1yr'), 31_536_000_000);
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('90'), 90_000);
+  assert.equal(parseDuration('soon'), undefined);
+  assert.equal(parseDuration('-5s'), undefined);
+});
+
+test('defaults come from DESIGN: 60s wait, 5m lock, each, migrations table, any persistence', () => {
+  const config = load({ DATABASE_URL: 'postgres://app:pw@db:5433/platform' });
+  assert.deepEqual(config.postgres, { host: 'db', port: 5433, user: 'app', password: 'pw', database: 'platform', sslMode: 'disable' });
+  assert.equal(config.waitTimeoutMs, 60_000);
+  assert.equal(config.lockTimeoutMs, 300_000);
+  assert.equal(config.transactionMode, 'each');
+  assert.equal(config.migrationsTable, 'migrations');
+  assert.equal(config.schema, 'public');
+  assert.equal(config.redisPersistence, 'any');
+  assert.equal(config.logFormat, 'json');
+  assert.equal(config.etcd, undefined);
+  assert.equal(config.redis, undefined);
+  assert.match(config.applicationName, /^preflight\//);
+});
+
+test('libpq variables work without DATABASE_URL, and DATABASE_URL wins when both are set', () => {
+  const fromPg = load({ PGHOST: 'db', PGUSER: 'app', PGPASSWORD: 'pw', PGDATABASE: 'platform', PGSSLMODE: 'require' });
+  assert.deepEqual(fromPg.postgres, { host: 'db', port: 5432, user: 'app', password: 'pw', database: 'platform', sslMode: 'require' });
+  const both = load({ DATABASE_URL: 'postgres://u@url-host/db', PGHOST: 'pg-host', PGPASSWORD: 'from-env' });
+  assert.equal(both.postgres.host, 'url-host');
+  assert.equal(both.postgres.password, 'from-env');
+});
+
+test('every problem is listed at once as VAR: message', () => {
+  const problems = problemsOf({
+    DATABASE_URL: 'mysql://db/x',
+    PREFLIGHT_WAIT_TIMEOUT: 'forever',
+    PREFLIGHT_CREATE_DATABASE: 'maybe',
+    PREFLIGHT_MIGRATIONS_TABLE: 'drop table;',
+    PREFLIGHT_TYPO: '1',
+    REDIS_URL: 'redis://r/abc',
+    ETCD_USERNAME: 'root',
+  });
+  const variables = problems.map((problem) => problem.split(':')[0]).sort();
+  assert.deepEqual(variables, ['DATABASE_URL', 'ETCD_USERNAME', 'PREFLIGHT_CREATE_DATABASE', 'PREFLIGHT_MIGRATIONS_TABLE', 'PREFLIGHT_TYPO', 'PREFLIGHT_WAIT_TIMEOUT', 'REDIS_URL']);
+});
+
+test('*_FILE secrets are read, trailing newline dropped; setting both forms is an error', () => {
+  const secret = path.join(cwd, 'pgpass');
+  fs.writeFileSync(secret, 'from-file\n');
+  assert.equal(load({ PGHOST: 'db', PGPASSWORD_FILE: secret }).postgres.password, 'from-file');
+  assert.deepEqual(problemsOf({ PGHOST: 'db', PGPASSWORD: 'x', PGPASSWORD_FILE: secret }), ['PGPASSWORD_FILE: set either PGPASSWORD or PGPASSWORD_FILE, not both']);
+});
+
+test('.env fills what the environment does not set, and never overrides it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-dotenv-'));
+  fs.writeFileSync(path.join(dir, '.env'), 'PGHOST=from-dotenv\nPGDATABASE=dotenv-db\n');
+  const config = load({ PGDATABASE: 'real-db' }, { cwd: dir });
+  assert.equal(config.postgres.host, 'from-dotenv');
+  assert.equal(config.postgres.database, 'real-db');
+});
+
+test('secrets from every store are collected for redaction', () => {
+  const config = load({
+    DATABASE_URL: 'postgres://u:pg-secret@db/x',
+    ETCD_ENDPOINTS: 'http://etcd:2379',
+    ETCD_USERNAME: 'root',
+    ETCD_PASSWORD: 'etcd-secret',
+    REDIS_URL: 'redis://:redis-secret@redis:6379/0',
+  });
+  assert.deepEqual(config.secrets.sort(), ['etcd-secret', 'pg-secret', 'redis-secret']);
+});

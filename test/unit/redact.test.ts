@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { createLogger } from '../../src/log/create-logger';
+import { createRedactor } from '../../src/log/redact';
+
+test('credentials in URLs, password assignments and known secret values are masked', () => {
+  const redact = createRedactor(['s3cr3t!', 'other/secret']);
+  assert.equal(redact('postgres://app:hunter2@db:5432/x'), 'postgres://app:***@db:5432/x');
+  assert.equal(redact('redis://:hunter2@redis:6379/0'), 'redis://:***@redis:6379/0');
+  assert.equal(redact('password=hunter2 host=db'), 'password=*** host=db');
+  assert.equal(redact('auth failed with s3cr3t! for you'), 'auth failed with *** for you');
+  assert.equal(redact(`encoded ${encodeURIComponent('other/secret')} too`), 'encoded *** too');
+});
+
+test('the logger redacts every field of every record, nested ones included', () => {
+  const written: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      written.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'debug', format: 'json', secrets: ['sentinel-pw'], stream });
+  log.error({ event: 'x', message: 'failed for sentinel-pw', nested: { url: 'postgres://u:sentinel-pw@h/d', list: ['sentinel-pw'] } });
+  log.info({ event: 'y', error: new Error('boom sentinel-pw') });
+  const text = written.join('');
+  assert.ok(written.length >= 2, text);
+  assert.ok(!text.includes('sentinel-pw'), text);
+  assert.match(text, /failed for \*\*\*/);
+});
+
+test('pretty format is one colour-free line per event', () => {
+  const written: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      written.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'info', format: 'pretty', secrets: [], stream });
+  log.info({ event: 'migration.applied', name: 'Init1', durationMs: 12 });
+  assert.match(written.join(''), /^\d\d:\d\d:\d\d\.\d{3} info  migration\.applied name=Init1 durationMs=12\n$/);
+  assert.ok(!/\u001b\[/.test(written.join('')));
+});
