@@ -4,7 +4,7 @@ import type { Etcd3 } from 'etcd3';
 import { applyFixtures, planFixtures } from '../../src/etcd/apply-fixtures';
 import { PreflightError } from '../../src/job/errors';
 import { etcdNamespace } from '../support/context';
-import { fixtures, memoryLogger, readNamespace, revision } from './etcd-helpers';
+import { countKvCalls, fixtures, memoryLogger, modRevisions, readNamespace, writtenSince } from './etcd-helpers';
 import { yaml } from './temp-fixtures';
 
 describe('applying etcd fixtures', () => {
@@ -54,14 +54,16 @@ describe('applying etcd fixtures', () => {
     ]);
   });
 
-  it('an unchanged re-run writes nothing: the etcd revision does not move', async () => {
+  it('an unchanged re-run writes nothing: no key under the namespace changes revision', async () => {
     const ns = fresh();
     const files = await fixtures({ '10-config.yaml': config });
     await applyFixtures(client, ns, files, memoryLogger());
-    const revisionBefore = await revision(client);
+    const before = await modRevisions(client, ns);
     const log = memoryLogger();
-    const results = await applyFixtures(client, ns, files, log);
-    assert.equal(await revision(client), revisionBefore);
+    const calls = countKvCalls(client);
+    const results = await applyFixtures(client, ns, files, log).finally(() => calls.restore());
+    assert.deepEqual([calls.ranges, calls.txns], [1, 0], 'one range read, no transaction');
+    assert.deepEqual(await modRevisions(client, ns), before);
     assert.deepEqual(results.map((result) => result.status), ['unchanged']);
     assert.deepEqual(log.events, [{ event: 'fixtures.file.unchanged', file: '10-config.yaml' }]);
   });
@@ -69,11 +71,13 @@ describe('applying etcd fixtures', () => {
   it('a changed file re-applies only the difference, in one transaction', async () => {
     const ns = fresh();
     await applyFixtures(client, ns, await fixtures({ '10-config.yaml': config }), memoryLogger());
-    const revisionBefore = BigInt(await revision(client));
+    const before = await modRevisions(client, ns);
     const changed = await fixtures({ '10-config.yaml': config }, { REDIS_ADDR: 'redis:6379' });
     const [result] = await applyFixtures(client, ns, changed, memoryLogger());
     assert.deepEqual([result.status, result.puts, result.deletes], ['applied', 1, 0]);
-    assert.equal(BigInt(await revision(client)), revisionBefore + 1n);
+    const written = await writtenSince(client, ns, before);
+    assert.deepEqual(Object.keys(written).sort(), ['_preflight/fixtures/10-config.yaml', 'config/redis/addr']);
+    assert.equal(new Set(Object.values(written)).size, 1, 'one transaction writes both at one revision');
     assert.equal((await readNamespace(client, ns))['config/redis/addr'], 'redis:6379');
   });
 
@@ -128,10 +132,10 @@ describe('applying etcd fixtures', () => {
   it('writes only the hash record when etcd already holds what the file says', async () => {
     const ns = fresh();
     await client.put(`${ns}/volumes/_mount`).value('/mnt');
-    const revisionBefore = BigInt(await revision(client));
+    const before = await modRevisions(client, ns);
     const [result] = await applyFixtures(client, ns, await fixtures({ 'v.yaml': yaml('prefix: volumes', 'data:', '  _mount: /mnt') }), memoryLogger());
     assert.deepEqual([result.status, result.puts, result.deletes], ['applied', 0, 0]);
-    assert.equal(BigInt(await revision(client)), revisionBefore + 1n);
+    assert.deepEqual(Object.keys(await writtenSince(client, ns, before)), ['_preflight/fixtures/v.yaml']);
   });
 
   it('plans without writing: puts with before and after, deletes, stale records', async () => {
@@ -140,9 +144,9 @@ describe('applying etcd fixtures', () => {
     await client.put(`${ns}/config/unlisted`).value('u');
     await client.put(`${ns}/_preflight/fixtures/05-removed.yaml`).value('h');
     const files = await fixtures({ '10-config.yaml': yaml('prefix: config', 'mode: replace', 'data:', '  redis:', '    addr: new:2') });
-    const revisionBefore = await revision(client);
+    const before = await modRevisions(client, ns);
     const plan = await planFixtures(client, ns, files);
-    assert.equal(await revision(client), revisionBefore);
+    assert.deepEqual(await modRevisions(client, ns), before);
     assert.equal(plan.files[0].status, 'changed');
     assert.deepEqual(plan.files[0].puts, [{ key: 'config/redis/addr', before: 'old:1', after: 'new:2' }]);
     assert.deepEqual(plan.files[0].deletes, [{ key: 'config/unlisted', before: 'u' }]);

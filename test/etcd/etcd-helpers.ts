@@ -17,9 +17,23 @@ export async function fixtures(files: Record<string, string>, env: Record<string
   return loadFixtureFiles(await fixtureDir(files), env);
 }
 
-/** etcd's current revision: it moves on every write, so an unchanged revision proves nothing was written. */
-export async function revision(client: Etcd3): Promise<string> {
-  return (await client.kv.range({ key: Buffer.from('preflight-test-revision-probe') })).header.revision;
+/**
+ * Every key under the namespace with the revision of its last write. Test files share one etcd and
+ * run concurrently, so the cluster-wide revision moves under a test's feet; two equal snapshots
+ * prove that nothing under the namespace was put or deleted in between.
+ */
+export async function modRevisions(client: Etcd3, namespace: string): Promise<Record<string, bigint>> {
+  const start = Buffer.from(`${namespace}/`);
+  const end = Buffer.from(`${namespace}0`);
+  const { kvs } = await client.kv.range({ key: start, range_end: end, keys_only: true });
+  return Object.fromEntries(kvs.map(({ key, mod_revision }) => [key.toString().slice(start.length), BigInt(mod_revision)]));
+}
+
+/** The keys under the namespace written after `snapshot` was taken, by their write revision. */
+export async function writtenSince(client: Etcd3, namespace: string, snapshot: Record<string, bigint>): Promise<Record<string, bigint>> {
+  const newest = Object.values(snapshot).reduce((max, revision) => (revision > max ? revision : max), 0n);
+  const now = await modRevisions(client, namespace);
+  return Object.fromEntries(Object.entries(now).filter(([key, revision]) => revision > newest || snapshot[key] !== revision));
 }
 
 /** Every key under the namespace, relative to it. */
@@ -38,4 +52,26 @@ export function largeFixture(prefix: string, count: number, variant = ''): strin
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Counts the client's KV range and txn calls until `restore()` is called. */
+export function countKvCalls(client: Etcd3): { ranges: number; txns: number; restore(): void } {
+  const { range, txn } = client.kv;
+  const counts = {
+    ranges: 0,
+    txns: 0,
+    restore: () => {
+      client.kv.range = range;
+      client.kv.txn = txn;
+    },
+  };
+  client.kv.range = (...args) => {
+    counts.ranges += 1;
+    return range.apply(client.kv, args);
+  };
+  client.kv.txn = (...args) => {
+    counts.txns += 1;
+    return txn.apply(client.kv, args);
+  };
+  return counts;
 }
