@@ -26,7 +26,7 @@ const maxOpsPerTxn = 128;
 /** Stays well under etcd's default --max-request-bytes (1.5 MiB) for files with large values. */
 const maxBytesPerTxn = 1024 * 1024;
 /** Transactions in flight at once for a file too large for one transaction. */
-const txnsInFlight = 16;
+const txnsInFlight = 8;
 
 /**
  * Applies the files in order. An unchanged run costs one range read and writes nothing, so the

@@ -22,7 +22,9 @@ import { substitute, type Environment, type SubstitutionProblem } from './substi
 
 /** One flattened value and the offset of its YAML node, for line numbers. */
 export interface FlatEntry {
+  /** the value as stored in etcd, variables substituted */
   value: string;
+  /** where the value starts in the file */
   offset: number;
 }
 

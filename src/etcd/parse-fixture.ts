@@ -12,7 +12,9 @@ const fields = ['prefix', 'mode', 'data'];
 
 /** One line a person reads: `<path>:<line>:<col>: <reason>`; the kind picks the exit code. */
 export interface FixtureProblem {
+  /** data: the file must change (exit 65); config: a variable must be set (exit 78) */
   kind: 'data' | 'config';
+  /** the whole line, position first */
   text: string;
 }
 
@@ -41,6 +43,7 @@ export function parseFixture(
   problems: FixtureProblem[],
 ): ParsedFixture | undefined {
   const lineCounter = new LineCounter();
+  // uniqueKeys off: flatten.ts finds duplicate keys itself, in linear time (yaml's check is quadratic).
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const where = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
