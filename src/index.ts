@@ -7,3 +7,4 @@ export { exitCodes, PreflightError, type ErrorKind } from './job/errors';
 export { runJob, type JobOutcome } from './job/run-job';
 export type { JobReport, StepRecord } from './job/report';
 export { status, type Status } from './job/status';
+export { dropInvalidIndex } from './postgres/invalid-index';

@@ -3,6 +3,10 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   options: Record<string, { type: 'boolean' | 'string'; description: string }>;
+  /** how many positional arguments the command takes */
+  positionals?: { min: number; max: number };
+  /** false for commands that touch no store and need no configuration */
+  needsConfig?: boolean;
 }
 
 export const commands = {
@@ -25,6 +29,26 @@ export const commands = {
     summary: 'is the database at the head of this build? exit 0 yes, 3 work pending, 65 inconsistent',
     usage: 'preflight verify',
     options: {},
+  },
+  down: {
+    summary: 'revert the last N applied migrations (default 1), or every one applied after NAME, under the job lock',
+    usage: 'preflight down [N | --to NAME]',
+    options: { to: { type: 'string', description: 'revert every migration applied after NAME (NAME stays applied)' } },
+    positionals: { min: 0, max: 1 },
+  },
+  create: {
+    summary: 'scaffold migrations/<timestamp>-<Name>.ts with a class name TypeORM accepts',
+    usage: 'preflight create NAME [--dir DIR]',
+    options: { dir: { type: 'string', description: 'where to write it (default: migrations)' } },
+    positionals: { min: 1, max: 1 },
+    needsConfig: false,
+  },
+  manifest: {
+    summary: "write preflight-manifest.json (names, timestamps, checksums) for a directory of compiled migrations",
+    usage: 'preflight manifest DIR',
+    options: {},
+    positionals: { min: 1, max: 1 },
+    needsConfig: false,
   },
 } satisfies Record<string, CommandSpec>;
 

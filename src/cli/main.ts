@@ -9,7 +9,11 @@ import { runJob } from '../job/run-job';
 import { status } from '../job/status';
 import { preflightVersion } from '../job/version';
 import { waitForEtcd, waitForPostgres, waitForRedis } from '../job/wait-for-stores';
-import { commandHelp, generalHelp } from './commands';
+import { createMigration } from '../job/create-migration';
+import { down, type DownTarget } from '../job/down';
+import { writeManifest } from '../postgres/manifest';
+import { resolve } from 'node:path';
+import { commandHelp, commands, generalHelp, type CommandSpec } from './commands';
 import { parseArguments } from './parse-args';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
@@ -29,6 +33,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       process.stdout.write(`${preflightVersion}\n`);
       return exitCodes.ok;
     }
+    if ((commands[args.command] as CommandSpec).needsConfig === false) return await offlineCommand(args.command, args.positionals, args.flags);
     config = loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true });
   } catch (error) {
     return fail(bootLog, error);
@@ -58,12 +63,43 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
         const result = await status(config, log, stop.signal);
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         log.info({ event: `${args.command}.result`, state: result.state, applied: result.applied.length, pending: result.pending, unknown: result.unknown });
+        if (result.problem) log.warn({ event: `${args.command}.inconsistent`, message: result.problem });
         return result.state === 'up-to-date' ? exitCodes.ok : result.state === 'pending' ? exitCodes.pending : exitCodes.data;
       }
+      case 'down': {
+        const runs = await down(config, log, stop.signal, downTarget(args.positionals[0], args.flags.to));
+        log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
+        return exitCodes.ok;
+      }
+      default:
+        throw new PreflightError('internal', `command ${args.command} has no handler`);
     }
   } catch (error) {
     return fail(log, error);
   }
+}
+
+/** `down N` or `down --to NAME`, never both. */
+function downTarget(count: string | undefined, to: string | boolean | undefined): DownTarget {
+  if (typeof to === 'string') {
+    if (count !== undefined) throw new PreflightError('usage', 'preflight down: give either N or --to NAME, not both');
+    return { to };
+  }
+  if (count === undefined) return { count: 1 };
+  if (!/^[1-9]\d*$/.test(count)) throw new PreflightError('usage', `preflight down: N must be a positive whole number (got "${count}")`);
+  return { count: Number(count) };
+}
+
+/** Commands that touch no store: they need no configuration and print their result. */
+async function offlineCommand(command: string, positionals: string[], flags: Record<string, string | boolean | undefined>): Promise<number> {
+  if (command === 'create') {
+    const dir = typeof flags.dir === 'string' ? flags.dir : 'migrations';
+    process.stdout.write(`${await createMigration(positionals[0], resolve(process.cwd(), dir))}\n`);
+    return exitCodes.ok;
+  }
+  const written = await writeManifest(resolve(process.cwd(), positionals[0]));
+  process.stdout.write(`wrote ${written.length} migrations to ${resolve(process.cwd(), positionals[0], 'preflight-manifest.json')}\n`);
+  return exitCodes.ok;
 }
 
 /** Logs the one line that names the culprit, then the details; returns the exit code. */

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { PreflightError } from '../job/errors';
-import { commands, isCommand, type CommandName } from './commands';
+import { commands, isCommand, type CommandName, type CommandSpec } from './commands';
 
 export type ParsedArgs =
   | { kind: 'help'; command?: CommandName }
@@ -20,12 +20,17 @@ export function parseArguments(argv: string[]): ParsedArgs {
     const hint = first.startsWith('-') ? `unknown option ${first}` : `unknown command "${first}"`;
     throw new PreflightError('usage', `${hint}: expected one of ${Object.keys(commands).join(', ')} (see preflight --help)`);
   }
-  const options = { help: { type: 'boolean' as const, short: 'h' }, ...commands[first].options };
+  const spec: CommandSpec = commands[first];
+  const options = { help: { type: 'boolean' as const, short: 'h' }, ...spec.options };
   try {
     const { values, positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
     if (values.help) return { kind: 'help', command: first };
-    if (positionals.length > 0) {
-      throw new PreflightError('usage', `preflight ${first}: unexpected argument "${positionals[0]}" (see preflight ${first} --help)`);
+    const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+    if (positionals.length > max) {
+      throw new PreflightError('usage', `preflight ${first}: unexpected argument "${positionals[max]}" (usage: ${spec.usage})`);
+    }
+    if (positionals.length < min) {
+      throw new PreflightError('usage', `preflight ${first}: missing argument (usage: ${spec.usage})`);
     }
     return { kind: 'command', command: first, flags: values, positionals };
   } catch (error) {

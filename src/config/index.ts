@@ -19,6 +19,12 @@ export interface Config {
   lockTimeoutMs: number;
   createDatabase: boolean;
   transactionMode: 'each' | 'all' | 'none';
+  allowUnknown: boolean;
+  allowOutOfOrder: boolean;
+  ddlLockTimeoutMs: number;
+  /** 0 means no statement timeout */
+  statementTimeoutMs: number;
+  ddlRetries: number;
   migrationsPath: string;
   migrationsTable: string;
   schema: string;
@@ -76,6 +82,11 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
     lockTimeoutMs: options.PREFLIGHT_LOCK_TIMEOUT,
     createDatabase: options.PREFLIGHT_CREATE_DATABASE,
     transactionMode: options.PREFLIGHT_TRANSACTION,
+    allowUnknown: options.PREFLIGHT_ALLOW_UNKNOWN,
+    allowOutOfOrder: options.PREFLIGHT_ALLOW_OUT_OF_ORDER,
+    ddlLockTimeoutMs: options.PREFLIGHT_DDL_LOCK_TIMEOUT,
+    statementTimeoutMs: options.PREFLIGHT_STATEMENT_TIMEOUT,
+    ddlRetries: options.PREFLIGHT_DDL_RETRIES,
     migrationsPath: resolve(cwd, options.PREFLIGHT_MIGRATIONS ?? resolve(packageRoot, 'dist/migrations')),
     migrationsTable: options.PREFLIGHT_MIGRATIONS_TABLE,
     schema: options.PREFLIGHT_SCHEMA,

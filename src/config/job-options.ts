@@ -38,6 +38,27 @@ export const jobOptionsSchema = z.object({
   PREFLIGHT_CREATE_DATABASE: flag,
   /** `each` migration in its own transaction (default), `all` in one, or `none` */
   PREFLIGHT_TRANSACTION: z.enum(['each', 'all', 'none'], { message: 'must be each, all or none' }).default('each'),
+  /** apply even though the database holds migrations this build does not know; default false */
+  PREFLIGHT_ALLOW_UNKNOWN: flag,
+  /** apply pending migrations older than the newest applied one; default false */
+  PREFLIGHT_ALLOW_OUT_OF_ORDER: flag,
+  /** lock_timeout of every migration statement, so DDL never queues live traffic for long; default 5s */
+  PREFLIGHT_DDL_LOCK_TIMEOUT: duration('5s'),
+  /** statement_timeout of every migration statement; default off */
+  PREFLIGHT_STATEMENT_TIMEOUT: z
+    .string()
+    .default('off')
+    .transform((text, context) => {
+      if (text === 'off' || text === '0') return 0;
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        context.addIssue({ code: 'custom', message: `not a duration: "${text}" (use e.g. 30s, 5m, or off)` });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  /** how many times a migration that hit the lock timeout is retried (with backoff); default 5 */
+  PREFLIGHT_DDL_RETRIES: z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(5),
   /** directory (or `dir/*.js` glob) of compiled TypeORM migrations; default: the platform's own */
   PREFLIGHT_MIGRATIONS: z.string().min(1).optional(),
   /** TypeORM's migrations table; default `migrations` */

@@ -7,12 +7,14 @@ import type { Logger } from '../log/logger';
 import { loadFixtureFiles, type FixtureFile } from '../etcd/fixture-file';
 import { applyFixtures } from '../etcd/apply-fixtures';
 import { unlock } from '../postgres/advisory-lock';
+import { ensureLedger, readLedger } from '../postgres/ledger';
+import { migrationCatalog } from '../postgres/manifest';
 import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table';
-import { loadMigrations } from '../postgres/migration-source';
 import { runMigrations } from '../postgres/run-migrations';
+import { adoptUnrecorded, executorOptions } from './migrate-step';
 import { PreflightError, exitCodeOf, reasonOf } from './errors';
 import { acquireJobLock } from './job-lock';
-import { planMigrations } from './plan';
+import { planMigrations, planRefusal } from './plan';
 import { checkRedisPersistence } from './redis-step';
 import { interrupted } from './retry';
 import type { JobReport, StepRecord } from './report';
@@ -83,7 +85,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     const fixtures = await step('check', async () => {
       const persistence = redis ? await checkRedisPersistence(redis, config.redisPersistence, log) : 'no redis configured';
       const files: FixtureFile[] = etcd ? await loadFixtureFiles(config.fixturesDir, config.fixtureEnv) : [];
-      const sources = await loadMigrations(config.migrationsPath);
+      const sources = await migrationCatalog(config.migrationsPath);
       return { status: 'applied', details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length }, value: { files, sources } };
     });
 
@@ -95,30 +97,28 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     try {
       const location = { schema: config.schema, table: config.migrationsTable };
       const plan = await step('plan', async () => {
-        const migrationPlan = planMigrations(fixtures.sources, await readApplied(lockClient, location));
+        const migrationPlan = planMigrations(fixtures.sources, await readApplied(lockClient, location), await readLedger(lockClient, location));
+        const refusal = planRefusal(migrationPlan, config);
+        if (refusal) throw refusal;
         if (migrationPlan.unknown.length > 0) {
-          log.warn({ event: 'plan.unknown_applied', names: migrationPlan.unknown.map((migration) => migration.name), message: 'the database records migrations this build does not know (is this an older image?)' });
+          log.warn({ event: 'plan.unknown_applied', names: migrationPlan.unknown.map((migration) => migration.name), message: 'proceeding although the database holds migrations this build does not know (PREFLIGHT_ALLOW_UNKNOWN=true)' });
+        }
+        if (migrationPlan.outOfOrder.length > 0) {
+          log.warn({ event: 'plan.out_of_order', names: migrationPlan.outOfOrder.map((source) => source.name), message: 'applying migrations older than the newest applied one (PREFLIGHT_ALLOW_OUT_OF_ORDER=true)' });
         }
         log.info({ event: 'plan.ready', applied: migrationPlan.applied.length, pending: migrationPlan.pending.length });
         return { status: 'applied', details: { applied: migrationPlan.applied.length, pending: migrationPlan.pending.map((source) => source.name) }, value: migrationPlan };
       });
 
       await step('migrate', async () => {
-        if (plan.pending.length === 0) return { status: 'unchanged', value: undefined };
+        if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
         await ensureMigrationsTable(lockClient, location);
-        const runs = await runMigrations({
-          settings: config.postgres,
-          applicationName: config.applicationName,
-          location,
-          pending: plan.pending,
-          transactionMode: config.transactionMode,
-          log,
-          signal,
-          onBackendPid: (pid) => (migrationPid = pid),
-        });
+        await ensureLedger(lockClient, location);
+        const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);
+        const runs = await runMigrations(plan.pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid)));
         migrationPid = undefined;
         if (signal.aborted) throw interrupted(signal, 'between migrations');
-        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })) }, value: runs };
+        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}) }, value: runs };
       });
 
       await step('fixtures', async () => {

@@ -1,8 +1,9 @@
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
+import { readLedger } from '../postgres/ledger';
+import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
-import { loadMigrations } from '../postgres/migration-source';
-import { planMigrations } from './plan';
+import { planMigrations, planRefusal } from './plan';
 import { waitForPostgres } from './wait-for-stores';
 
 /** The database compared with this build, without changing anything. */
@@ -10,24 +11,34 @@ export interface Status {
   database: string;
   applied: string[];
   pending: string[];
+  /** applied in the database, unknown to this build */
   unknown: string[];
+  /** applied, but edited since (checksum differs) */
+  drifted: string[];
+  /** pending, but older than the newest applied migration */
+  outOfOrder: string[];
   /** `up-to-date` (exit 0), `pending` (exit 3) or `inconsistent` (exit 65) */
   state: 'up-to-date' | 'pending' | 'inconsistent';
+  /** why the state is inconsistent: the refusal `run` would give */
+  problem?: string;
 }
 
 export async function status(config: Config, log: Logger, signal: AbortSignal): Promise<Status> {
-  const sources = await loadMigrations(config.migrationsPath);
+  const sources = await migrationCatalog(config.migrationsPath);
   const client = await waitForPostgres(config, log, signal);
   try {
-    const plan = planMigrations(sources, await readApplied(client, { schema: config.schema, table: config.migrationsTable }));
-    const unknown = plan.unknown.map((migration) => migration.name);
-    const pending = plan.pending.map((source) => source.name);
+    const location = { schema: config.schema, table: config.migrationsTable };
+    const plan = planMigrations(sources, await readApplied(client, location), await readLedger(client, location));
+    const refusal = planRefusal(plan, config);
     return {
       database: config.postgres.database,
       applied: plan.applied.map((migration) => migration.name),
-      pending,
-      unknown,
-      state: unknown.length > 0 ? 'inconsistent' : pending.length > 0 ? 'pending' : 'up-to-date',
+      pending: plan.pending.map((source) => source.name),
+      unknown: plan.unknown.map((migration) => migration.name),
+      drifted: plan.drifted.map((drift) => drift.name),
+      outOfOrder: plan.outOfOrder.map((source) => source.name),
+      state: refusal ? 'inconsistent' : plan.pending.length > 0 ? 'pending' : 'up-to-date',
+      problem: refusal?.message,
     };
   } finally {
     await client.end();

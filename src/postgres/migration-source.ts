@@ -4,20 +4,29 @@ import { pathToFileURL } from 'node:url';
 import type { MigrationInterface } from 'typeorm';
 import { PreflightError } from '../job/errors';
 
-/** A migration class found in the build, with the name and timestamp TypeORM records for it. */
+export type MigrationClass = new () => MigrationInterface;
+
+/** A migration shipped in the build: what TypeORM records for it, and how to load its class. */
 export interface MigrationSource {
   name: string;
   timestamp: number;
+  /** compiled file holding the class */
   file: string;
-  create(): MigrationInterface;
+  /** sha256 of the normalised source (TypeScript from the build manifest, else the compiled file) */
+  checksum: string;
+  /** loads the module; only called when the migration is applied or reverted */
+  load(): Promise<MigrationClass>;
 }
 
-type MigrationClass = new () => MigrationInterface;
+/** The directory of PREFLIGHT_MIGRATIONS, which may be a directory or a `dir/*.js` pattern. */
+export function migrationsDirectory(path: string): string {
+  return /[*?]/.test(basename(path)) ? dirname(path) : path;
+}
 
 /** Compiled migration files: a directory, or a `dir/*.js`-style pattern of one level. */
 export async function migrationFiles(path: string): Promise<string[]> {
   const isPattern = /[*?]/.test(basename(path));
-  const directory = isPattern ? dirname(path) : path;
+  const directory = migrationsDirectory(path);
   const pattern = isPattern ? globToRegExp(basename(path)) : /\.(c?js|mjs)$/;
   let names: string[];
   try {
@@ -34,33 +43,47 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-/** Loads every migration class from the files (CommonJS or ESM), sorted by timestamp. */
-export async function loadMigrations(path: string): Promise<MigrationSource[]> {
-  const sources: MigrationSource[] = [];
-  for (const file of await migrationFiles(path)) {
-    let moduleExports: Record<string, unknown>;
-    try {
-      moduleExports = file.endsWith('.mjs') ? await import(pathToFileURL(file).href) : require(file);
-    } catch (error) {
-      throw new PreflightError('data', `migration file ${basename(file)} cannot be loaded: ${(error as Error).message}`, { cause: error });
-    }
-    for (const exported of Object.values(moduleExports)) {
-      if (typeof exported !== 'function' || typeof exported.prototype?.up !== 'function') continue;
-      const migrationClass = exported as MigrationClass;
-      const instance = new migrationClass();
-      const name = instance.name ?? migrationClass.name;
-      const timestamp = Number(name.match(/(\d{13})$/)?.[1]);
-      if (!Number.isFinite(timestamp)) {
-        throw new PreflightError('data', `migration ${name} in ${basename(file)} has no 13-digit timestamp at the end of its name (TypeORM needs e.g. ${name}1700000000000)`);
-      }
-      sources.push({ name, timestamp, file, create: () => new migrationClass() });
-    }
+/** The migration classes a compiled file exports (CommonJS or ESM). */
+export async function loadMigrationClasses(file: string): Promise<MigrationClass[]> {
+  let moduleExports: Record<string, unknown>;
+  try {
+    moduleExports = file.endsWith('.mjs') ? await import(pathToFileURL(file).href) : require(file);
+  } catch (error) {
+    throw new PreflightError('data', `migration file ${basename(file)} cannot be loaded: ${(error as Error).message}`, { cause: error });
   }
-  const seen = new Map<string, MigrationSource>();
+  return Object.values(moduleExports).filter(
+    (exported): exported is MigrationClass => typeof exported === 'function' && typeof exported.prototype?.up === 'function',
+  );
+}
+
+/** The name and timestamp TypeORM records: `name` property or class name; timestamp = its last 13 digits. */
+export function migrationIdentity(migrationClass: MigrationClass, file: string): { name: string; timestamp: number } {
+  const name = new migrationClass().name ?? migrationClass.name;
+  const timestamp = Number.parseInt(name.slice(-13), 10);
+  if (!/\d{13}$/.test(name) || !Number.isFinite(timestamp)) {
+    throw new PreflightError('data', `migration ${name} in ${basename(file)} has no 13-digit timestamp at the end of its name (TypeORM needs e.g. ${name}1700000000000)`);
+  }
+  return { name, timestamp };
+}
+
+/** Refuses two migrations with the same name or timestamp, then sorts by timestamp as TypeORM does. */
+export function checkedOrder<T extends { name: string; timestamp: number; file: string }>(sources: T[]): T[] {
+  const seen = new Map<string, T>();
   for (const source of sources) {
-    const twin = seen.get(source.name) ?? seen.get(String(source.timestamp));
-    if (twin) throw new PreflightError('data', `migrations ${twin.name} (${basename(twin.file)}) and ${source.name} (${basename(source.file)}) share a name or timestamp: rename one`);
-    seen.set(source.name, source).set(String(source.timestamp), source);
+    const twin = seen.get(`name:${source.name}`) ?? seen.get(`timestamp:${source.timestamp}`);
+    if (twin) {
+      throw new PreflightError('data', `migrations ${twin.name} (${basename(twin.file)}) and ${source.name} (${basename(source.file)}) share a name or timestamp: rename one`);
+    }
+    seen.set(`name:${source.name}`, source).set(`timestamp:${source.timestamp}`, source);
   }
-  return sources.sort((a, b) => a.timestamp - b.timestamp || a.name.localeCompare(b.name));
+  return [...sources].sort((a, b) => a.timestamp - b.timestamp);
+}
+
+/** Finds one class by name in a file, for a migration known from the manifest. */
+export function classLoader(file: string, name: string): () => Promise<MigrationClass> {
+  return async () => {
+    const found = (await loadMigrationClasses(file)).find((migrationClass) => migrationIdentity(migrationClass, file).name === name);
+    if (!found) throw new PreflightError('data', `migration ${name} is listed in the manifest but ${basename(file)} does not export it: rebuild`);
+    return found;
+  };
 }

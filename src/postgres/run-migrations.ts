@@ -1,99 +1,200 @@
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../job/errors';
+import { sleep } from '../job/retry';
+import { sqlState } from './connection';
+import { ledgerDelete, ledgerInsert } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
 
-export interface RunMigrationsOptions {
+export interface ExecutorOptions {
   settings: PostgresSettings;
   applicationName: string;
   location: MigrationsTable;
-  pending: MigrationSource[];
   transactionMode: 'each' | 'all' | 'none';
+  /** lock_timeout for every statement; a migration that hits it is retried */
+  ddlLockTimeoutMs: number;
+  /** statement_timeout for every statement; 0 for none */
+  statementTimeoutMs: number;
+  ddlRetries: number;
+  /** recorded in the ledger */
+  appliedBy: string;
+  preflightVersion: string;
   log: Logger;
   /** aborted when the job is asked to stop: no further migration starts */
   signal: AbortSignal;
   /** told the backend pid of the migration connection, so a stop request can cancel its statement */
   onBackendPid(pid: number): void;
+  /** what the migration's backend is waiting on (from pg_stat_activity), for the heartbeat */
+  describeBackend?(pid: number): Promise<string | undefined>;
 }
 
 export interface MigrationRun {
   name: string;
   durationMs: number;
   transaction: boolean;
+  attempts: number;
 }
 
 const heartbeatMs = 10_000;
+/** lock_not_available: raised when lock_timeout expires */
+const lockTimeoutState = '55P03';
+
+interface Step {
+  source: MigrationSource;
+  migration: MigrationInterface;
+  direction: 'up' | 'down';
+}
 
 /**
  * Applies the pending migrations through TypeORM's QueryRunner (so migrations use the API they were
- * written for). Each migration's row is inserted in the same transaction as its work: nothing is
- * recorded that did not commit. TypeORM is imported here only, when there is work to do.
+ * written for). Each migration's rows (TypeORM's and the ledger's) are written in the same
+ * transaction as its work: nothing is recorded that did not commit. TypeORM is imported here only,
+ * when there is work to do.
  */
-export async function runMigrations(options: RunMigrationsOptions): Promise<MigrationRun[]> {
-  const { pending, transactionMode } = options;
-  const outside = pending.filter((source) => source.create().transaction === false);
-  if (transactionMode === 'all' && outside.length > 0) {
-    throw new PreflightError('data', `migration ${outside.map((source) => source.name).join(', ')} sets transaction = false, which PREFLIGHT_TRANSACTION=all cannot honour: use PREFLIGHT_TRANSACTION=each`);
+export async function runMigrations(pending: MigrationSource[], options: ExecutorOptions): Promise<MigrationRun[]> {
+  const steps = await Promise.all(pending.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'up' as const })));
+  const outside = steps.filter((step) => step.migration.transaction === false);
+  if (options.transactionMode === 'all' && outside.length > 0) {
+    throw new PreflightError('data', `migration ${outside.map((step) => step.source.name).join(', ')} sets transaction = false, which PREFLIGHT_TRANSACTION=all cannot honour: use PREFLIGHT_TRANSACTION=each`);
   }
+  return execute(steps, options);
+}
+
+/** Reverts the given applied migrations, newest first, each with its `down` and its records removed together. */
+export async function revertMigrations(applied: MigrationSource[], options: ExecutorOptions): Promise<MigrationRun[]> {
+  const steps = await Promise.all(applied.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'down' as const })));
+  const withoutDown = steps.filter((step) => typeof step.migration.down !== 'function');
+  if (withoutDown.length > 0) {
+    throw new PreflightError('data', `migration ${withoutDown.map((step) => step.source.name).join(', ')} has no down(): it cannot be reverted; write a new migration that undoes it instead`);
+  }
+  return execute(steps, options);
+}
+
+async function execute(steps: Step[], options: ExecutorOptions): Promise<MigrationRun[]> {
   const dataSource = await openDataSource(options.settings, options.applicationName);
   const runner = dataSource.createQueryRunner();
   try {
     const [{ pid }] = (await runner.query('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
     options.onBackendPid(pid);
-    if (transactionMode !== 'all') return await runEach(runner, options);
+    await runner.query(`SET lock_timeout = ${Math.round(options.ddlLockTimeoutMs)}`);
+    await runner.query(`SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
+    if (options.transactionMode !== 'all') {
+      const runs: MigrationRun[] = [];
+      for (const step of steps) {
+        if (options.signal.aborted) break;
+        runs.push(await withRetries(runner, step, pid, options));
+      }
+      return runs;
+    }
     await runner.startTransaction();
-    const runs = await runEach(runner, options, true).catch(async (error: unknown) => {
+    const runs: MigrationRun[] = [];
+    try {
+      for (const step of steps) {
+        if (options.signal.aborted) break;
+        runs.push(await runOne(runner, step, pid, options, true));
+      }
+    } catch (error) {
       await rollback(runner, options.log, 'all');
       throw error;
-    });
+    }
+    if (options.signal.aborted) {
+      await rollback(runner, options.log, 'all');
+      return [];
+    }
     await runner.commitTransaction();
-    return runs.map((run) => ({ ...run, transaction: true }));
+    return runs;
   } finally {
     await runner.release();
     await dataSource.destroy();
   }
 }
 
-/** `insideOuterTransaction`: mode `all`, where one transaction around every migration is already open. */
-async function runEach(runner: QueryRunner, options: RunMigrationsOptions, insideOuterTransaction = false): Promise<MigrationRun[]> {
-  const runs: MigrationRun[] = [];
-  for (const source of options.pending) {
-    if (options.signal.aborted) break;
-    const migration = source.create();
-    const inTransaction = !insideOuterTransaction && options.transactionMode === 'each' && migration.transaction !== false;
-    const started = performance.now();
-    options.log.info({ event: 'migration.started', name: source.name, transaction: inTransaction });
-    const heartbeat = setInterval(() => {
-      options.log.info({ event: 'migration.running', name: source.name, elapsedMs: Math.round(performance.now() - started) });
-    }, heartbeatMs);
+/** Runs one migration; when it only failed to get a lock in time, tries again with backoff. */
+async function withRetries(runner: QueryRunner, step: Step, pid: number, options: ExecutorOptions): Promise<MigrationRun> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      if (inTransaction) await runner.startTransaction();
-      await migration.up(runner);
-      await runner.query(`INSERT INTO ${qualifiedName(options.location)} ("timestamp", "name") VALUES ($1, $2)`, [source.timestamp, source.name]);
-      if (inTransaction) await runner.commitTransaction();
+      return { ...(await runOne(runner, step, pid, options, false)), attempts: attempt };
     } catch (error) {
-      if (inTransaction) await rollback(runner, options.log, source.name);
-      throw migrationFailure(source, error, inTransaction || insideOuterTransaction, options.signal);
-    } finally {
-      clearInterval(heartbeat);
+      const cause = error instanceof PreflightError ? error.cause : error;
+      if (sqlState(cause) !== lockTimeoutState || options.signal.aborted) throw error;
+      if (attempt > options.ddlRetries) {
+        throw new PreflightError('tempfail', `migration ${step.source.name} could not take its locks within ${options.ddlLockTimeoutMs}ms in ${attempt} attempts (a long-running transaction holds them): retry later, or raise PREFLIGHT_DDL_LOCK_TIMEOUT / PREFLIGHT_DDL_RETRIES`, { cause });
+      }
+      const delayMs = Math.min(500 * 2 ** (attempt - 1), 10_000);
+      options.log.warn({ event: 'migration.lock_timeout', name: step.source.name, attempt, retryInMs: delayMs, error: reasonOf(cause) });
+      await sleep(delayMs, options.signal);
     }
-    const durationMs = Math.round(performance.now() - started);
-    options.log.info({ event: 'migration.applied', name: source.name, durationMs });
-    runs.push({ name: source.name, durationMs, transaction: inTransaction });
   }
-  return runs;
 }
 
-function migrationFailure(source: MigrationSource, error: unknown, rolledBack: boolean, signal: AbortSignal): PreflightError {
+async function runOne(runner: QueryRunner, step: Step, pid: number, options: ExecutorOptions, insideOuterTransaction: boolean): Promise<MigrationRun> {
+  const { source, migration, direction } = step;
+  const inTransaction = !insideOuterTransaction && options.transactionMode === 'each' && migration.transaction !== false;
+  if (!inTransaction && !insideOuterTransaction) await reportInvalidIndexes(runner, source.name, options.log);
+  const started = performance.now();
+  const event = direction === 'up' ? 'migration' : 'revert';
+  options.log.info({ event: `${event}.started`, name: source.name, transaction: inTransaction || insideOuterTransaction });
+  const heartbeat = setInterval(() => {
+    const elapsedMs = Math.round(performance.now() - started);
+    void (options.describeBackend?.(pid) ?? Promise.resolve(undefined)).then(
+      (waiting) => options.log.info({ event: `${event}.running`, name: source.name, elapsedMs, waiting: waiting ?? null }),
+      () => options.log.info({ event: `${event}.running`, name: source.name, elapsedMs }),
+    );
+  }, heartbeatMs);
+  try {
+    if (inTransaction) await runner.startTransaction();
+    if (direction === 'up') {
+      await migration.up(runner);
+      await runner.query(`INSERT INTO ${qualifiedName(options.location)} ("timestamp", "name") VALUES ($1, $2)`, [source.timestamp, source.name]);
+      await runner.query(...ledgerInsert(options.location, {
+        name: source.name,
+        checksum: source.checksum,
+        durationMs: Math.round(performance.now() - started),
+        appliedBy: options.appliedBy,
+        preflightVersion: options.preflightVersion,
+        adopted: false,
+      }));
+    } else {
+      await migration.down(runner);
+      await runner.query(`DELETE FROM ${qualifiedName(options.location)} WHERE "timestamp" = $1 AND "name" = $2`, [source.timestamp, source.name]);
+      await runner.query(...ledgerDelete(options.location, source.name));
+    }
+    if (inTransaction) await runner.commitTransaction();
+  } catch (error) {
+    if (inTransaction) await rollback(runner, options.log, source.name);
+    throw failure(step, error, inTransaction || insideOuterTransaction, options.signal);
+  } finally {
+    clearInterval(heartbeat);
+  }
+  const durationMs = Math.round(performance.now() - started);
+  options.log.info({ event: direction === 'up' ? 'migration.applied' : 'migration.reverted', name: source.name, durationMs });
+  return { name: source.name, durationMs, transaction: inTransaction || insideOuterTransaction, attempts: 1 };
+}
+
+/** An INVALID index is what an interrupted CREATE INDEX CONCURRENTLY leaves behind; say so before the next attempt. */
+async function reportInvalidIndexes(runner: QueryRunner, name: string, log: Logger): Promise<void> {
+  const rows = (await runner.query(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS index FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT i.indisvalid`,
+  )) as Array<{ index: string }>;
+  if (rows.length > 0) {
+    log.warn({ event: 'migration.invalid_indexes', name, indexes: rows.map((row) => row.index), message: 'INVALID indexes found (an earlier CREATE INDEX CONCURRENTLY failed); the migration should drop and rebuild them (see dropInvalidIndex)' });
+  }
+}
+
+function failure(step: Step, error: unknown, rolledBack: boolean, signal: AbortSignal): PreflightError {
   if (error instanceof PreflightError) return error;
+  const name = step.source.name;
   const outcome = rolledBack ? 'rolled back, nothing recorded' : 'ran outside a transaction: check for partial effects, nothing recorded';
   if (signal.aborted) {
     const kind = signal.reason === 'SIGINT' ? 'sigint' : 'sigterm';
-    return new PreflightError(kind, `interrupted by ${String(signal.reason)} during migration ${source.name}: ${outcome}`, { cause: error });
+    return new PreflightError(kind, `interrupted by ${String(signal.reason)} during migration ${name}: ${outcome}`, { cause: error });
   }
-  return new PreflightError('software', `migration ${source.name} failed: ${reasonOf(error)} (${outcome}; fix the migration and re-run)`, { cause: error });
+  const verb = step.direction === 'up' ? 'failed' : 'failed to revert';
+  return new PreflightError('software', `migration ${name} ${verb}: ${reasonOf(error)} (${outcome}; fix the migration and re-run)`, { cause: error });
 }
 
 async function rollback(runner: QueryRunner, log: Logger, name: string): Promise<void> {

@@ -69,7 +69,7 @@ test('a failing migration exits 70 naming it and the database error, rolls back 
     const [failure] = failureLines(result.lines);
     assert.match(String(failure.message), /migration Broken1800000000002 failed: relation "no_such_table" does not exist/);
     assert.deepEqual(await recordedMigrations(db), ['Good1800000000001']);
-    const tables = (await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map((row) => row.tablename);
+    const tables = (await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'preflight\\_%' ORDER BY 1`)).map((row) => row.tablename);
     assert.deepEqual(tables, ['good', 'migrations'], 'the broken migration left nothing behind and the later one did not run');
   } finally {
     await db.close();

@@ -1,0 +1,60 @@
+/** Medians and the figures' formatting, shared by every scenario. */
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
+}
+
+/** Megabytes of 10^6 bytes, the unit of the targets (`du -sh` and /usr/bin/time work in KiB). */
+export function mb(bytes: number): string {
+  return Number.isFinite(bytes) ? `${(bytes / 1e6).toFixed(1)} MB` : 'n/a';
+}
+
+export function kibToBytes(kib: number): number {
+  return kib * 1024;
+}
+
+export function ratio(value: number, baseline: number): string {
+  return Number.isFinite(value) && Number.isFinite(baseline) && baseline > 0 ? `${(value / baseline).toFixed(2)}×` : 'n/a';
+}
+
+/** `[min–max]` of a sample, so the table shows how noisy a median is. */
+export function spread(values: readonly number[], format: (value: number) => string): string {
+  if (values.length < 2) return '';
+  return ` [${format(Math.min(...values))}–${format(Math.max(...values))}]`;
+}
+
+/** One row of the results table. */
+export interface Row {
+  item: string;
+  figure: string;
+  preflight: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  verdict: string;
+}
+
+export function verdict(met: boolean, miss = ''): string {
+  return met ? 'met' : `**not met**${miss ? ` (${miss})` : ''}`;
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  const header = ['#', 'figure', 'preflight (median)', 'baseline (median)', 'ratio', 'target', 'verdict'];
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const row of rows) {
+    lines.push(`| ${[row.item, row.figure, row.preflight, row.baseline, row.ratio, row.target, row.verdict].map(escapeCell).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}

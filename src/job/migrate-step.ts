@@ -1,0 +1,46 @@
+import type { Client } from 'pg';
+import { hostname } from 'node:os';
+import type { Config } from '../config';
+import type { Logger } from '../log/logger';
+import { ledgerInsert } from '../postgres/ledger';
+import type { MigrationsTable } from '../postgres/migrations-table';
+import type { MigrationSource } from '../postgres/migration-source';
+import type { ExecutorOptions } from '../postgres/run-migrations';
+import { preflightVersion } from './version';
+
+/** The executor's settings for this job; `lockClient` answers what the migration's backend waits on. */
+export function executorOptions(config: Config, log: Logger, signal: AbortSignal, lockClient: Client, onBackendPid: (pid: number) => void): ExecutorOptions {
+  return {
+    settings: config.postgres,
+    applicationName: config.applicationName,
+    location: { schema: config.schema, table: config.migrationsTable },
+    transactionMode: config.transactionMode,
+    ddlLockTimeoutMs: config.ddlLockTimeoutMs,
+    statementTimeoutMs: config.statementTimeoutMs,
+    ddlRetries: config.ddlRetries,
+    appliedBy: hostname(),
+    preflightVersion,
+    log,
+    signal,
+    onBackendPid,
+    describeBackend: async (pid) => {
+      const result = await lockClient.query<{ wait: string | null }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, state) AS wait FROM pg_stat_activity WHERE pid = $1`,
+        [pid],
+      );
+      return result.rows[0]?.wait ?? undefined;
+    },
+  };
+}
+
+/**
+ * Migrations applied without preflight (TypeORM's CLI, or before preflight was adopted) get their
+ * checksum recorded as they are in this build, so later edits to them are caught.
+ */
+export async function adoptUnrecorded(client: Client, location: MigrationsTable, unrecorded: MigrationSource[], log: Logger): Promise<number> {
+  for (const source of unrecorded) {
+    await client.query(...ledgerInsert(location, { name: source.name, checksum: source.checksum, durationMs: null, appliedBy: hostname(), preflightVersion, adopted: true }));
+    log.info({ event: 'migration.adopted', name: source.name, message: 'applied without preflight; checksum recorded' });
+  }
+  return unrecorded.length;
+}
