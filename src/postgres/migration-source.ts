@@ -43,11 +43,28 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
+/**
+ * A real dynamic import: TypeScript compiling to CommonJS would turn `import()` into `require()`,
+ * which cannot load ES modules.
+ */
+const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+
+/** Loads a module: require() for CommonJS, import() for `.mjs` and for `.js` in a `"type": "module"` package. */
+async function loadModule(file: string): Promise<Record<string, unknown>> {
+  if (file.endsWith('.mjs')) return importModule(pathToFileURL(file).href);
+  try {
+    return require(file) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;
+    return importModule(pathToFileURL(file).href);
+  }
+}
+
 /** The migration classes a compiled file exports (CommonJS or ESM). */
 export async function loadMigrationClasses(file: string): Promise<MigrationClass[]> {
   let moduleExports: Record<string, unknown>;
   try {
-    moduleExports = file.endsWith('.mjs') ? await import(pathToFileURL(file).href) : require(file);
+    moduleExports = await loadModule(file);
   } catch (error) {
     throw new PreflightError('data', `migration file ${basename(file)} cannot be loaded: ${(error as Error).message}`, { cause: error });
   }
