@@ -97,6 +97,10 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
       }
     } catch (error) {
       await rollback(runner, options.log, 'all');
+      const cause = error instanceof PreflightError ? error.cause : error;
+      if (sqlState(cause) === lockTimeoutState && !options.signal.aborted) {
+        throw new PreflightError('tempfail', `a migration could not take its locks within ${options.ddlLockTimeoutMs}ms; with PREFLIGHT_TRANSACTION=all the whole run was rolled back: retry later`, { cause });
+      }
       throw error;
     }
     if (options.signal.aborted) {
