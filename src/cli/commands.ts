@@ -36,6 +36,25 @@ export const commands = {
     options: { to: { type: 'string', description: 'revert every migration applied after NAME (NAME stays applied)' } },
     positionals: { min: 0, max: 1 },
   },
+  'clear-history': {
+    summary: 'delete terminated kernels and sessions older than the retention, in batches, and their Redis keys (for a daily cron job)',
+    usage: 'preflight clear-history --retention DURATION [--vacuum] [--dry-run]',
+    options: {
+      retention: { type: 'string', description: 'keep what terminated within this long: 30m, 6h, 3d, 2w, 3mo, 1yr (months and years by the calendar)' },
+      vacuum: { type: 'boolean', description: 'VACUUM ANALYZE the trimmed tables afterwards' },
+      'dry-run': { type: 'boolean', description: 'count what would be deleted, delete nothing' },
+    },
+  },
+  rehearse: {
+    summary: 'restore a dump into a scratch database, run the pending migrations (and down/up the newest), report durations and locks, drop it',
+    usage: 'preflight rehearse --from DUMP',
+    options: { from: { type: 'string', description: 'a pg_dump file (custom or plain format)' } },
+  },
+  baseline: {
+    summary: 'write the schema snapshot of every migration (applied on a scratch database) for the fresh-database fast path',
+    usage: 'preflight baseline [--out FILE]',
+    options: { out: { type: 'string', description: 'where to write it (default: migrations/baseline.sql)' } },
+  },
   create: {
     summary: 'scaffold migrations/<timestamp>-<Name>.ts with a class name TypeORM accepts',
     usage: 'preflight create NAME [--dir DIR]',

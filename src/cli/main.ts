@@ -15,6 +15,9 @@ import { writeManifest } from '../postgres/manifest';
 import { resolve } from 'node:path';
 import { commandHelp, commands, generalHelp, type CommandSpec } from './commands';
 import { parseArguments } from './parse-args';
+import { baselineCommand } from './baseline-command';
+import { clearHistoryCommand } from './clear-history-command';
+import { rehearseCommand } from './rehearse-command';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
 const stopGraceMs = 4500;
@@ -71,6 +74,12 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
         log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
         return exitCodes.ok;
       }
+      case 'clear-history':
+        return await clearHistoryCommand(config, log, stop.signal, args.flags);
+      case 'rehearse':
+        return await rehearseCommand(config, log, stop.signal, args.flags);
+      case 'baseline':
+        return await baselineCommand(config, log, stop.signal, args.flags);
       default:
         throw new PreflightError('internal', `command ${args.command} has no handler`);
     }

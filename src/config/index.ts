@@ -30,6 +30,16 @@ export interface Config {
   schema: string;
   fixturesDir: string;
   redisPersistence: 'aof' | 'rdb' | 'any' | 'off';
+  /** pg_dump before migrating, into this directory */
+  backupDir?: string;
+  /** where the seeded admin's keypair is written; no seeding without it */
+  secretsDir?: string;
+  adminUsername: string;
+  adminEmail: string;
+  /** take the schema snapshot on an empty database */
+  baseline: boolean;
+  /** true when PREFLIGHT_MIGRATIONS points elsewhere: the platform's seeds and steps are then not applied */
+  customMigrations: boolean;
   /** explicit report path, `undefined` for the default (/dev/termination-log when writable), or null for none */
   reportFile: string | null | undefined;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -92,6 +102,12 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
     schema: options.PREFLIGHT_SCHEMA,
     fixturesDir: resolve(cwd, options.PREFLIGHT_FIXTURES ?? resolve(packageRoot, 'fixtures/etcd')),
     redisPersistence: options.PREFLIGHT_REDIS_PERSISTENCE,
+    backupDir: options.PREFLIGHT_BACKUP_DIR === undefined ? undefined : resolve(cwd, options.PREFLIGHT_BACKUP_DIR),
+    secretsDir: options.PREFLIGHT_SECRETS_DIR === undefined ? undefined : resolve(cwd, options.PREFLIGHT_SECRETS_DIR),
+    adminUsername: options.PREFLIGHT_ADMIN_USERNAME,
+    adminEmail: options.PREFLIGHT_ADMIN_EMAIL,
+    baseline: options.PREFLIGHT_BASELINE,
+    customMigrations: options.PREFLIGHT_MIGRATIONS !== undefined,
     reportFile: reportFile === 'none' ? null : reportFile === undefined ? undefined : resolve(cwd, reportFile),
     logLevel: options.LOG_LEVEL,
     logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),

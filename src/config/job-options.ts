@@ -71,6 +71,19 @@ export const jobOptionsSchema = z.object({
   PREFLIGHT_REDIS_PERSISTENCE: z
     .enum(['aof', 'rdb', 'any', 'off'], { message: 'must be aof, rdb, any or off' })
     .default('any'),
+  /** directory for a pg_dump (custom format) taken before the first pending migration; default none */
+  PREFLIGHT_BACKUP_DIR: z.string().min(1).optional(),
+  /** directory the first admin's generated keypair is written to (mode 0600); without it no admin is seeded */
+  PREFLIGHT_SECRETS_DIR: z.string().min(1).optional(),
+  /** username of the seeded first admin; default admin */
+  PREFLIGHT_ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -').default('admin'),
+  /** email of the seeded first admin; default admin@example.com */
+  PREFLIGHT_ADMIN_EMAIL: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address').default('admin@example.com'),
+  /** apply the shipped schema snapshot on an empty database instead of replaying every migration; default true */
+  PREFLIGHT_BASELINE: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .default('true')
+    .transform((text) => text === 'true' || text === '1' || text === 'yes'),
   /** where to write the JSON report; default /dev/termination-log when writable; `none` disables */
   PREFLIGHT_REPORT_FILE: z.string().min(1).optional(),
   /** error, warn, info (default) or debug */

@@ -1,0 +1,8 @@
+import type { Config } from '../config';
+import type { Logger } from '../log/logger';
+import { PreflightError } from '../job/errors';
+
+/** preflight clear-history: placeholder until the command lands. */
+export async function clearHistoryCommand(_config: Config, _log: Logger, _signal: AbortSignal, _flags: Record<string, string | boolean | undefined>): Promise<number> {
+  throw new PreflightError('internal', 'preflight clear-history is being built');
+}
