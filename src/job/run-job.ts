@@ -12,6 +12,7 @@ import { migrationCatalog } from '../postgres/manifest';
 import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table';
 import { runMigrations } from '../postgres/run-migrations';
 import { adoptUnrecorded, executorOptions } from './migrate-step';
+import { backupBeforeMigrating } from './backup';
 import { PreflightError, exitCodeOf, reasonOf } from './errors';
 import { acquireJobLock } from './job-lock';
 import { planMigrations, planRefusal } from './plan';
@@ -112,13 +113,14 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
 
       await step('migrate', async () => {
         if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
+        const backup = plan.pending.length > 0 && config.backupDir ? await backupBeforeMigrating(config, log, signal) : undefined;
         await ensureMigrationsTable(lockClient, location);
         await ensureLedger(lockClient, location);
         const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);
         const runs = await runMigrations(plan.pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid)));
         migrationPid = undefined;
         if (signal.aborted) throw interrupted(signal, 'between migrations');
-        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}) }, value: runs };
+        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}), ...(backup ? { backup } : {}) }, value: runs };
       });
 
       await step('fixtures', async () => {
