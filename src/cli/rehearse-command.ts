@@ -1,8 +1,54 @@
+import { resolve } from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError } from '../job/errors';
+import { exitCodes, PreflightError } from '../job/errors';
+import { rehearse, type Rehearsal } from '../job/rehearse';
 
-/** preflight rehearse: placeholder until the command lands. */
-export async function rehearseCommand(_config: Config, _log: Logger, _signal: AbortSignal, _flags: Record<string, string | boolean | undefined>): Promise<number> {
-  throw new PreflightError('internal', 'preflight rehearse is being built');
+/**
+ * preflight rehearse --from DUMP: rehearses the pending migrations on a restored copy, prints one
+ * row per migration run (duration, table locks) and exits 0, or with the failing step's code.
+ */
+export async function rehearseCommand(config: Config, log: Logger, signal: AbortSignal, flags: Record<string, string | boolean | undefined>): Promise<number> {
+  if (typeof flags.from !== 'string' || flags.from === '') {
+    throw new PreflightError('usage', 'preflight rehearse --from DUMP: name the pg_dump file to rehearse on (pg_dump --format=custom, or plain SQL)');
+  }
+  const started = performance.now();
+  const rehearsal = await rehearse(config, log, signal, resolve(flags.from));
+  process.stdout.write(`${formatRehearsal(rehearsal)}\n`);
+  log.info({
+    event: 'rehearse.finished',
+    status: rehearsal.error === undefined ? 'ok' : 'failed',
+    dump: rehearsal.dump,
+    scratchDatabase: rehearsal.scratchDatabase,
+    restoreMs: rehearsal.restoreMs,
+    durationMs: Math.round(performance.now() - started),
+    migrations: rehearsal.migrations.map(({ name, phase, durationMs, locks }) => ({ name, phase, durationMs, locks: locks.map((lock) => `${lock.mode} ${lock.relation}`) })),
+  });
+  if (rehearsal.error === undefined) return exitCodes.ok;
+  const { error } = rehearsal;
+  if (!(error instanceof PreflightError)) throw error;
+  throw new PreflightError(error.kind, `rehearsal on a copy of ${rehearsal.dump}: ${error.message}`, { cause: error.cause, details: error.details });
+}
+
+const exclusive = 'AccessExclusiveLock';
+
+/** The table a person reads: migration, phase, duration, locks; AccessExclusiveLock flagged. */
+export function formatRehearsal(rehearsal: Rehearsal): string {
+  const header = `rehearsal of ${rehearsal.dump} in scratch database ${rehearsal.scratchDatabase} (restored in ${rehearsal.restoreMs} ms, dropped)`;
+  if (rehearsal.migrations.length === 0) {
+    return `${header}\n${rehearsal.error === undefined ? 'nothing pending: the dump is at the head of this build' : 'no migration completed'}`;
+  }
+  const rows = [
+    ['migration', 'phase', 'duration', 'locks on existing tables'],
+    ...rehearsal.migrations.map((run) => [
+      run.name,
+      run.phase,
+      `${run.durationMs} ms`,
+      run.locks.length === 0 ? '-' : run.locks.map((lock) => `${lock.mode} ${lock.relation}${lock.mode === exclusive ? ' (!)' : ''}`).join(', '),
+    ]),
+  ];
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
+  const lines = rows.map((row) => [row[0].padEnd(widths[0]), row[1].padEnd(widths[1]), row[2].padStart(widths[2]), row[3]].join('  '));
+  const flagged = rehearsal.migrations.some((run) => run.locks.some((lock) => lock.mode === exclusive));
+  return [header, ...lines, ...(flagged ? [`(!) ${exclusive} blocks every read and write of the table until the migration commits`] : [])].join('\n');
 }

@@ -1,8 +1,76 @@
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError } from './errors';
+import { createRedactor } from '../log/redact';
+import { failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
+import { PreflightError, reasonOf } from './errors';
+import { interrupted } from './retry';
 
-/** pg_dump of the database into PREFLIGHT_BACKUP_DIR before the first pending migration; returns the file. Placeholder until it lands. */
-export async function backupBeforeMigrating(config: Config, _log: Logger, _signal: AbortSignal): Promise<string> {
-  throw new PreflightError('internal', `backups to ${config.backupDir} are being built`);
+/**
+ * pg_dump (custom format) of the database into PREFLIGHT_BACKUP_DIR, called after the job lock is
+ * taken and before the first pending migration; returns the file, `<database>-<UTC time>.dump`.
+ * The dump is written under a `.partial` name and renamed only once complete and on disk, so a
+ * file ending in `.dump` is always a whole backup. Any failure throws (70): no migration runs.
+ */
+export async function backupBeforeMigrating(config: Config, log: Logger, signal: AbortSignal): Promise<string> {
+  const dir = config.backupDir;
+  if (dir === undefined) throw new PreflightError('internal', 'backupBeforeMigrating called without PREFLIGHT_BACKUP_DIR');
+  const database = config.postgres.database;
+  const pgDump = findPgTool('pg_dump', config.fixtureEnv.PATH);
+  if (pgDump === undefined) {
+    throw new PreflightError('config', 'PREFLIGHT_BACKUP_DIR is set but pg_dump was not found: install postgresql-client (the server\'s major version or newer) or put pg_dump on PATH, or unset PREFLIGHT_BACKUP_DIR');
+  }
+  const redact = createRedactor(config.secrets);
+  const failed = (reason: string, cause?: unknown) =>
+    new PreflightError('software', `backup of database ${database} to ${dir} failed: ${redact(reason)} — no migration was applied`, { cause });
+
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw failed(`cannot create the directory (${reasonOf(error)})`, error);
+  }
+  const file = join(dir, `${database.replace(/[^A-Za-z0-9_.-]/g, '_')}-${utcStamp(new Date())}.dump`);
+  const partial = `${file}.partial`;
+  const started = performance.now();
+  log.info({ event: 'backup.started', file, database, pgDump });
+  let complete = false;
+  try {
+    if (signal.aborted) throw interrupted(signal, 'before the backup');
+    const target = { settings: config.postgres, applicationName: `${config.applicationName}/backup` };
+    const result = await runPgTool(pgDump, ['--format=custom', '--no-password', '--file', partial], target, config.fixtureEnv, signal);
+    if (signal.aborted) throw interrupted(signal, 'during the backup (partial file removed)');
+    if (result.exitCode !== 0) {
+      const mismatch = result.stderr.includes('server version mismatch') ? ` (install a pg_dump of the server's major version or newer; this one is ${pgDump})` : '';
+      throw failed(`${failureReason(result.stderr)}${mismatch}`);
+    }
+    await syncToDisk(partial);
+    await rename(partial, file);
+    await syncToDisk(dir);
+    complete = true;
+  } catch (error) {
+    throw error instanceof PreflightError ? error : failed(reasonOf(error), error);
+  } finally {
+    if (!complete) {
+      await rm(partial, { force: true }).catch((error: unknown) => log.warn({ event: 'backup.cleanup_failed', file: partial, error: reasonOf(error) }));
+    }
+  }
+  const { size } = await stat(file);
+  log.info({ event: 'backup.finished', file, sizeBytes: size, durationMs: Math.round(performance.now() - started) });
+  return file;
+}
+
+/** `20261125T231500Z`: sorts by time, and is a valid file name everywhere. */
+function utcStamp(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/** fsync, so a renamed backup survives a crash of the node right after (a directory's entry too). */
+async function syncToDisk(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

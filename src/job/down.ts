@@ -10,7 +10,7 @@ import { acquireJobLock } from './job-lock';
 import { executorOptions } from './migrate-step';
 import { planMigrations } from './plan';
 import { interrupted } from './retry';
-import { waitForPostgres } from './wait-for-stores';
+import { waitForEtcd, waitForPostgres, waitForRedis } from './wait-for-stores';
 
 /** How far to go back: the last `count` applied migrations, or every one applied after `to`. */
 export type DownTarget = { count: number } | { to: string };
@@ -19,6 +19,11 @@ export type DownTarget = { count: number } | { to: string };
 export async function down(config: Config, log: Logger, signal: AbortSignal, target: DownTarget): Promise<MigrationRun[]> {
   const sources = await migrationCatalog(config.migrationsPath);
   const lockClient = await waitForPostgres(config, log, signal);
+  // Migrations may need the other stores to undo their cross-store effects (ConcurrencyUsedToRedis).
+  const [etcd, redis] = await Promise.all([waitForEtcd(config, log, signal), waitForRedis(config, log, signal)]).catch(async (error: unknown) => {
+    await lockClient.end();
+    throw error;
+  });
   let migrationPid: number | undefined;
   const cancel = () => {
     if (migrationPid !== undefined) lockClient.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch((error: unknown) => log.warn({ event: 'job.cancel_failed', error: reasonOf(error) }));
@@ -45,7 +50,7 @@ export async function down(config: Config, log: Logger, signal: AbortSignal, tar
         return [];
       }
       const toRevert = newestFirst.map((migration) => sources.find((source) => source.name === migration.name)!);
-      const runs = await revertMigrations(toRevert, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid)));
+      const runs = await revertMigrations(toRevert, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }));
       if (signal.aborted) throw interrupted(signal, 'between migrations');
       return runs;
     } finally {
@@ -53,7 +58,8 @@ export async function down(config: Config, log: Logger, signal: AbortSignal, tar
     }
   } finally {
     signal.removeEventListener('abort', cancel);
-    await lockClient.end();
+    etcd?.close();
+    await Promise.all([lockClient.end(), redis?.quit()]);
   }
 }
 

@@ -1,4 +1,7 @@
 import type { Client } from 'pg';
+import type { Etcd3 } from 'etcd3';
+import type { Redis } from 'ioredis';
+import { etcdReader } from '../postgres/migration-context';
 import { hostname } from 'node:os';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
@@ -9,8 +12,19 @@ import type { ExecutorOptions } from '../postgres/run-migrations';
 import { preflightVersion } from './version';
 
 /** The executor's settings for this job; `lockClient` answers what the migration's backend waits on. */
-export function executorOptions(config: Config, log: Logger, signal: AbortSignal, lockClient: Client, onBackendPid: (pid: number) => void): ExecutorOptions {
+export function executorOptions(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  lockClient: Client,
+  onBackendPid: (pid: number) => void,
+  stores: { etcd?: Etcd3; redis?: Redis } = {},
+): ExecutorOptions {
   return {
+    context: {
+      etcd: stores.etcd && config.etcd ? etcdReader(stores.etcd, config.etcd.namespace) : undefined,
+      redis: stores.redis,
+    },
     settings: config.postgres,
     applicationName: config.applicationName,
     location: { schema: config.schema, table: config.migrationsTable },

@@ -117,7 +117,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         await ensureMigrationsTable(lockClient, location);
         await ensureLedger(lockClient, location);
         const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);
-        const runs = await runMigrations(plan.pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid)));
+        const runs = await runMigrations(plan.pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }));
         migrationPid = undefined;
         if (signal.aborted) throw interrupted(signal, 'between migrations');
         return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}), ...(backup ? { backup } : {}) }, value: runs };

@@ -7,6 +7,7 @@ import { sqlState } from './connection';
 import { ledgerDelete, ledgerInsert } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
+import { attachMigrationContext, type MigrationContext } from './migration-context';
 
 export interface ExecutorOptions {
   settings: PostgresSettings;
@@ -26,6 +27,8 @@ export interface ExecutorOptions {
   signal: AbortSignal;
   /** told the backend pid of the migration connection, so a stop request can cancel its statement */
   onBackendPid(pid: number): void;
+  /** the other stores, handed to migrations on their QueryRunner */
+  context: Omit<MigrationContext, 'log'>;
   /** what the migration's backend is waiting on (from pg_stat_activity), for the heartbeat */
   describeBackend?(pid: number): Promise<string | undefined>;
 }
@@ -75,6 +78,7 @@ export async function revertMigrations(applied: MigrationSource[], options: Exec
 async function execute(steps: Step[], options: ExecutorOptions): Promise<MigrationRun[]> {
   const dataSource = await openDataSource(options.settings, options.applicationName);
   const runner = dataSource.createQueryRunner();
+  attachMigrationContext(runner, { ...options.context, log: options.log });
   try {
     const [{ pid }] = (await runner.query('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
     options.onBackendPid(pid);

@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import type { Client } from 'pg';
+import type { Config } from '../config';
+import type { LogEvent, Logger } from '../log/logger';
+import { createRedactor } from '../log/redact';
+import { connect, quoteIdentifier, serverVersionNumber, sqlState } from '../postgres/connection';
+import { ledgerName } from '../postgres/ledger';
+import { qualifiedName } from '../postgres/migrations-table';
+import { startLockSampler, type TableLock } from '../postgres/lock-sampler';
+import { dumpFormat, failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
+import { down } from './down';
+import { PreflightError, reasonOf } from './errors';
+import type { JobReport } from './report';
+import { interrupted } from './retry';
+import { runJob } from './run-job';
+
+/** One migration run of the rehearsal. */
+export interface RehearsedMigration {
+  name: string;
+  /** `up`: applied as `run` would; `down`: the newest reverted; `up again`: the newest re-applied */
+  phase: 'up' | 'down' | 'up again';
+  durationMs: number;
+  /** distinct (table, mode) pairs seen while it ran, strongest mode first */
+  locks: TableLock[];
+}
+
+/** What the rehearsal did; `error` is what stopped it, undefined when every pending migration applied and round-tripped. */
+export interface Rehearsal {
+  dump: string;
+  scratchDatabase: string;
+  restoreMs: number;
+  migrations: RehearsedMigration[];
+  error?: unknown;
+}
+
+/**
+ * Restores `dump` into a scratch database on the configured server, runs the pending migrations
+ * there with the job's own pipeline (no etcd, Redis, backup or seed), reverts the newest and applies
+ * it again, and drops the scratch database whatever happens. A missing dump throws 78, one that is
+ * not a dump or does not restore 65; a failing migration ends up in `error` with its own exit code.
+ */
+export async function rehearse(config: Config, log: Logger, signal: AbortSignal, dump: string): Promise<Rehearsal> {
+  const format = await dumpFormat(dump).catch((error: unknown) => {
+    throw new PreflightError('config', `preflight rehearse --from ${dump}: cannot read the dump (${reasonOf(error)})`, { cause: error });
+  });
+  if (format === 'empty' || format === 'binary') {
+    const what = format === 'empty' ? 'the file is empty' : 'neither a pg_dump archive (custom, tar or directory format) nor a SQL file';
+    throw new PreflightError('data', `preflight rehearse --from ${dump}: ${what}`);
+  }
+  const tool = format === 'archive' ? 'pg_restore' : 'psql';
+  const program = findPgTool(tool, config.fixtureEnv.PATH);
+  if (program === undefined) throw new PreflightError('config', `preflight rehearse needs ${tool}, which was not found: install postgresql-client or put ${tool} on PATH`);
+
+  const scratchDatabase = `preflight_rehearsal_${randomBytes(6).toString('hex')}`;
+  const applicationName = `${config.applicationName}/rehearse`;
+  const admin = await connect(config.postgres, applicationName, 'postgres').catch((error: unknown) => {
+    throw new PreflightError('unavailable', `preflight rehearse creates its scratch database through the "postgres" database on ${config.postgres.host}:${config.postgres.port}, which refused: ${reasonOf(error)}`, { cause: error });
+  });
+  const result: Rehearsal = { dump, scratchDatabase, restoreMs: 0, migrations: [] };
+  try {
+    await admin.query(`CREATE DATABASE ${quoteIdentifier(scratchDatabase)} TEMPLATE template0`).catch((error: unknown) => {
+      const kind = sqlState(error) === '42501' ? 'config' : 'software';
+      throw new PreflightError(kind, `cannot create the scratch database ${scratchDatabase} as ${config.postgres.user} (rehearse needs CREATEDB): ${reasonOf(error)}`, { cause: error });
+    });
+    log.info({ event: 'rehearse.started', dump, format, scratchDatabase });
+    const restoreStarted = performance.now();
+    const args = format === 'archive'
+      ? ['--no-owner', '--no-privileges', '--exit-on-error', '--no-password', '--dbname', scratchDatabase, dump]
+      : ['--no-psqlrc', '--quiet', '--no-password', '--set', 'ON_ERROR_STOP=1', '--file', dump];
+    const restored = await runPgTool(program, args, { settings: config.postgres, applicationName, database: scratchDatabase }, config.fixtureEnv, signal);
+    if (signal.aborted) throw interrupted(signal, 'while restoring the dump');
+    if (restored.exitCode !== 0) {
+      const reason = createRedactor(config.secrets)(failureReason(restored.stderr));
+      throw new PreflightError('data', `preflight rehearse --from ${dump}: ${tool} could not restore it: ${reason}`);
+    }
+    result.restoreMs = Math.round(performance.now() - restoreStarted);
+    log.info({ event: 'rehearse.restored', dump, scratchDatabase, durationMs: result.restoreMs });
+    const rehearsed = await rehearseMigrations(scratchConfig(config, scratchDatabase), log, signal);
+    result.migrations = rehearsed.migrations;
+    result.error = rehearsed.error;
+  } catch (error) {
+    result.error = error;
+  } finally {
+    await dropScratch(admin, scratchDatabase).then(
+      () => log.info({ event: 'rehearse.dropped', scratchDatabase }),
+      (error: unknown) => {
+        const failure = new PreflightError('software', `could not drop the scratch database ${scratchDatabase}: ${reasonOf(error)} — drop it by hand`, { cause: error });
+        if (result.error === undefined) result.error = failure;
+        else log.error({ event: 'rehearse.drop_failed', scratchDatabase, message: failure.message });
+      },
+    );
+    await admin.end().catch((error: unknown) => log.debug({ event: 'rehearse.close_failed', error: reasonOf(error) }));
+  }
+  return result;
+}
+
+/** up, then down and up again for the newest; what ran is kept when a step fails. */
+async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSignal): Promise<{ migrations: RehearsedMigration[]; error?: unknown }> {
+  const location = { schema: scratch.schema, table: scratch.migrationsTable };
+  const sampler = await startLockSampler({
+    settings: scratch.postgres,
+    applicationName: `${scratch.applicationName}/rehearse`,
+    watchedApplicationName: scratch.applicationName,
+    barrierTable: qualifiedName(location),
+    ignoredTables: [ledgerName(location)],
+    onError: (error) => log.warn({ event: 'rehearse.sampling_failed', error: reasonOf(error), message: 'lock sampling stopped; durations are still reported' }),
+  });
+  const runs: Array<Omit<RehearsedMigration, 'locks'>> = [];
+  let phase: RehearsedMigration['phase'] = 'up';
+  const tracked = tracking(log, (event) => {
+    if (event.event === 'migration.started' || event.event === 'revert.started') sampler.begin(`${phase} ${String(event.name)}`);
+    if (event.event === 'migration.applied' || event.event === 'migration.reverted') sampler.end();
+  });
+  const collect = (done: Array<{ name: string; durationMs: number }>) => runs.push(...done.map((run) => ({ name: run.name, phase, durationMs: run.durationMs })));
+  let error: unknown;
+  try {
+    const first = await runJob(scratch, tracked, signal);
+    collect(appliedRuns(first.report));
+    if (first.error !== undefined) throw first.error;
+    if (runs.length > 0) {
+      phase = 'down';
+      collect(await down(scratch, tracked, signal, { count: 1 }));
+      phase = 'up again';
+      const again = await runJob(scratch, tracked, signal);
+      collect(appliedRuns(again.report));
+      if (again.error !== undefined) throw again.error;
+    }
+  } catch (failure) {
+    error = failure;
+  } finally {
+    await sampler.stop();
+  }
+  return { migrations: runs.map((run) => ({ ...run, locks: sampler.locksOf(`${run.phase} ${run.name}`) })), error };
+}
+
+/** The job's configuration aimed at the scratch database, with every outside effect switched off. */
+function scratchConfig(config: Config, database: string): Config {
+  return {
+    ...config,
+    postgres: { ...config.postgres, database },
+    etcd: undefined,
+    redis: undefined,
+    backupDir: undefined,
+    secretsDir: undefined,
+    baseline: false,
+    createDatabase: false,
+    reportFile: null,
+  };
+}
+
+/** The migrate step's per-migration durations, from the report the job returns. */
+function appliedRuns(report: JobReport): Array<{ name: string; durationMs: number }> {
+  const applied = report.steps.find((step) => step.step === 'migrate')?.details?.applied;
+  if (!Array.isArray(applied)) return [];
+  return applied.filter((run: unknown): run is { name: string; durationMs: number } => {
+    const candidate = run as { name?: unknown; durationMs?: unknown } | null;
+    return typeof candidate?.name === 'string' && typeof candidate.durationMs === 'number';
+  });
+}
+
+/** The same logger, telling `onEvent` about every event first (to know which migration runs). */
+function tracking(log: Logger, onEvent: (event: LogEvent) => void): Logger {
+  const forward = (level: keyof Logger) => (event: LogEvent) => {
+    onEvent(event);
+    log[level](event);
+  };
+  return { error: forward('error'), warn: forward('warn'), info: forward('info'), debug: forward('debug') };
+}
+
+/** DROP ... WITH (FORCE) ends the migration's connection if an interrupted job left one (PostgreSQL 13+). */
+async function dropScratch(admin: Client, name: string): Promise<void> {
+  if ((await serverVersionNumber(admin)) >= 130000) {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    return;
+  }
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)}`);
+}
+

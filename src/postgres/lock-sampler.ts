@@ -1,0 +1,138 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Client } from 'pg';
+import type { PostgresSettings } from '../config';
+import { connect, sqlState } from './connection';
+
+/** A lock a backend held on a table that existed before its transaction began. */
+export interface TableLock {
+  /** `schema.table` */
+  relation: string;
+  /** pg_locks' mode, e.g. `AccessExclusiveLock` */
+  mode: string;
+}
+
+/** What to watch, and the table whose writes mark the end of each migration. */
+export interface LockSamplerOptions {
+  settings: PostgresSettings;
+  /** how the sampler's own connection shows up in pg_stat_activity */
+  applicationName: string;
+  /** the backends to watch: every one in the database with this application_name */
+  watchedApplicationName: string;
+  /** the migrations table, quoted: held in SHARE mode as the barrier described below */
+  barrierTable: string;
+  /** further bookkeeping tables (quoted) whose locks are not reported */
+  ignoredTables: string[];
+  /** told why sampling stopped early; the migrations go on regardless */
+  onError(error: unknown): void;
+}
+
+/** Attributes what it sees to the key given to begin() (the running migration). */
+export interface LockSampler {
+  begin(key: string): void;
+  end(): void;
+  /** distinct (table, mode) pairs seen under `key`, strongest mode first */
+  locksOf(key: string): TableLock[];
+  stop(): Promise<void>;
+}
+
+const modesByStrength = ['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock', 'ShareUpdateExclusiveLock', 'RowExclusiveLock', 'RowShareLock', 'AccessShareLock'];
+/** Tables created by the running transaction are invisible here (MVCC), and block nobody anyway. */
+const sampleSql = `SELECT l.mode, l.granted, format('%I.%I', n.nspname, c.relname) AS relation,
+       c.oid = to_regclass($2) AS barrier, c.oid = to_regclass($2) OR c.oid = ANY (SELECT to_regclass(t) FROM unnest($3::text[]) t) AS ignored
+  FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND c.relkind IN ('r', 'p', 'm', 'v', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND l.pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid())`;
+
+interface LockRow {
+  mode: string;
+  granted: boolean;
+  relation: string;
+  barrier: boolean;
+  ignored: boolean;
+}
+
+/**
+ * Samples pg_locks from a connection of its own: every 50 ms between migrations, from every 2 ms
+ * while one runs. A short migration would commit between two samples, so the sampler also holds
+ * SHARE on the migrations table: the migration's INSERT into it waits there, after up() and before
+ * COMMIT, with every lock up() took still held. Seeing that wait, the sampler records those locks
+ * and lets it go, well within the migration's lock_timeout. A migration outside a transaction
+ * releases each lock after its statement, so only the samples that caught one show it.
+ */
+export async function startLockSampler(options: LockSamplerOptions): Promise<LockSampler> {
+  const client = await connect(options.settings, options.applicationName);
+  const seen = new Map<string, Map<string, TableLock>>();
+  let current: string | undefined;
+  let holdingBarrier = false;
+  let stopped = false;
+  let closed = false;
+  const close = async () => {
+    // Ending the connection also releases the barrier, if held.
+    if (!closed) await client.end();
+    closed = true;
+  };
+  let wake = (): void => undefined;
+  const loop = (async () => {
+    let pollMs = 50;
+    let previousKey: string | undefined;
+    while (!stopped) {
+      if (!holdingBarrier) holdingBarrier = await takeBarrier(client, options.barrierTable);
+      const key = current;
+      const { rows } = await client.query<LockRow>(sampleSql, [options.watchedApplicationName, options.barrierTable, options.ignoredTables]);
+      if (key !== undefined && key === current) {
+        const locks = seen.get(key) ?? new Map<string, TableLock>();
+        for (const row of rows.filter((lock) => lock.granted && !lock.ignored)) locks.set(`${row.relation} ${row.mode}`, { relation: row.relation, mode: row.mode });
+        seen.set(key, locks);
+      }
+      if (holdingBarrier && rows.some((lock) => !lock.granted && lock.barrier)) {
+        await client.query('COMMIT');
+        holdingBarrier = false;
+        continue;
+      }
+      if (key !== current) continue;
+      pollMs = key === undefined ? 50 : key === previousKey ? Math.min(pollMs * 1.2, 50) : 2;
+      previousKey = key;
+      const sleeping = new AbortController();
+      wake = () => sleeping.abort();
+      await delay(pollMs, undefined, { signal: sleeping.signal }).catch((error: unknown) => {
+        if (!sleeping.signal.aborted) throw error;
+      });
+    }
+  })().catch(async (error: unknown) => {
+    // A barrier left held would stall the migration until its lock_timeout: let go at once.
+    await close().catch(options.onError);
+    options.onError(error);
+  });
+  return {
+    begin: (key) => {
+      current = key;
+      wake();
+    },
+    end: () => {
+      current = undefined;
+    },
+    locksOf: (key) => [...(seen.get(key)?.values() ?? [])].sort((a, b) => modesByStrength.indexOf(a.mode) - modesByStrength.indexOf(b.mode) || a.relation.localeCompare(b.relation)),
+    stop: async () => {
+      stopped = true;
+      wake();
+      await loop;
+      await close();
+    },
+  };
+}
+
+/** SHARE on the migrations table, waiting only briefly for the previous migration to commit; false without it. */
+async function takeBarrier(client: Client, table: string): Promise<boolean> {
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL lock_timeout = '20ms'`);
+    await client.query(`LOCK TABLE ${table} IN SHARE MODE`);
+    return true;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    // No migrations table yet (42P01), or a migration's transaction still holds it (55P03): sample without.
+    if (sqlState(error) === '42P01' || sqlState(error) === '55P03') return false;
+    throw error;
+  }
+}

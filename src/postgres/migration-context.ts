@@ -1,0 +1,48 @@
+import type { Etcd3 } from 'etcd3';
+import type { Redis } from 'ioredis';
+import type { QueryRunner } from 'typeorm';
+import type { Logger } from '../log/logger';
+import { joinKey } from '../etcd/key-path';
+
+/**
+ * What a migration may use besides its QueryRunner: the other stores, when configured, and the
+ * job's logger. Handed over on the QueryRunner (never a global), so the same migration class can
+ * still be run by TypeORM's CLI, where `migrationContext` reports that no store is available.
+ *
+ * Cross-store rule: a migration's effects on etcd or Redis must be idempotent and happen before its
+ * PostgreSQL transaction commits; the PostgreSQL ledger is the commit point.
+ */
+export interface MigrationContext {
+  /** etcd, read-only: every key under `<namespace>/<prefix>/`, relative to the namespace */
+  etcd?: { namespace: string; readPrefix(prefix: string): Promise<Map<string, string>> };
+  /** the job's Redis connection (REDIS_URL's database) */
+  redis?: Redis;
+  log: Logger;
+}
+
+const contextKey = 'preflight';
+
+export function attachMigrationContext(runner: QueryRunner, context: MigrationContext): void {
+  runner.data = { ...(runner.data as Record<string, unknown>), [contextKey]: context };
+}
+
+/** The context preflight attached; outside preflight, a context with no stores that logs to the console. */
+export function migrationContext(queryRunner: QueryRunner): MigrationContext {
+  const context = (queryRunner.data as Record<string, unknown> | undefined)?.[contextKey] as MigrationContext | undefined;
+  if (context) return context;
+  const toConsole = (event: { event: string }) => console.log(JSON.stringify(event));
+  return { log: { error: toConsole, warn: toConsole, info: toConsole, debug: () => undefined } };
+}
+
+/** The read-only etcd view for migrations, over the job's client and namespace. */
+export function etcdReader(client: Etcd3, namespace: string): NonNullable<MigrationContext['etcd']> {
+  return {
+    namespace,
+    async readPrefix(prefix) {
+      const base = joinKey(namespace, prefix);
+      const entries = await client.getAll().prefix(`${base}/`).strings();
+      const strip = namespace === '' ? 0 : joinKey(namespace).length + 1;
+      return new Map(Object.entries(entries).map(([key, value]) => [key.slice(strip), value]));
+    },
+  };
+}
