@@ -13,6 +13,7 @@ import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table
 import { runMigrations } from '../postgres/run-migrations';
 import { adoptUnrecorded, executorOptions } from './migrate-step';
 import { backupBeforeMigrating } from './backup';
+import { seedAdmin } from './seed-admin';
 import { PreflightError, exitCodeOf, reasonOf } from './errors';
 import { acquireJobLock } from './job-lock';
 import { planMigrations, planRefusal } from './plan';
@@ -30,7 +31,7 @@ interface Connections {
 }
 
 /**
- * The whole job: wait → check → lock → plan → migrate → fixtures. Throws nothing: the outcome,
+ * The whole job: wait → check → lock → plan → migrate → seed → fixtures. Throws nothing: the outcome,
  * failure included, is the returned report, whose exitCode the CLI exits with.
  */
 export interface JobOutcome {
@@ -121,6 +122,11 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         migrationPid = undefined;
         if (signal.aborted) throw interrupted(signal, 'between migrations');
         return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}), ...(backup ? { backup } : {}) }, value: runs };
+      });
+
+      await step('seed', async () => {
+        const seeded = await seedAdmin(lockClient, config, log);
+        return { status: seeded.status, details: seeded.reason || seeded.file ? { reason: seeded.reason, file: seeded.file } : undefined, value: seeded };
       });
 
       await step('fixtures', async () => {

@@ -17,7 +17,7 @@ test('a first run applies every migration and the fixtures; a second run applies
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
     assert.equal(report.status, 'ok');
     assert.ok(Buffer.byteLength(fs.readFileSync(reportFile)) < 4096);
-    assert.deepEqual(report.steps.map((step: { step: string }) => step.step), ['wait', 'check', 'lock', 'plan', 'migrate', 'fixtures']);
+    assert.deepEqual(report.steps.map((step: { step: string }) => step.step), ['wait', 'check', 'lock', 'plan', 'migrate', 'seed', 'fixtures']);
     assert.equal(first.lines.filter((line) => line.event === 'migration.applied').length, platformMigrationNames().length);
 
     // Other test files write to the same etcd, so compare the revisions of this namespace's keys only.
@@ -32,7 +32,7 @@ test('a first run applies every migration and the fixtures; a second run applies
     const secondReport = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
     assert.deepEqual(
       Object.fromEntries(secondReport.steps.map((step: { step: string; status: string }) => [step.step, step.status])),
-      { wait: 'applied', check: 'applied', lock: 'applied', plan: 'applied', migrate: 'unchanged', fixtures: 'unchanged' },
+      { wait: 'applied', check: 'applied', lock: 'applied', plan: 'applied', migrate: 'unchanged', seed: 'skipped', fixtures: 'unchanged' },
     );
   } finally {
     await Promise.all([db.close(), etcd.close(), redis.close()]);

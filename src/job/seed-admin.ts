@@ -1,0 +1,86 @@
+import { randomBytes, randomInt, scrypt } from 'node:crypto';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Client } from 'pg';
+import type { Config } from '../config';
+import type { Logger } from '../log/logger';
+import { PreflightError, reasonOf } from './errors';
+
+const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const alphanumeric = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** The file the first admin's credentials are written to, inside PREFLIGHT_SECRETS_DIR. */
+export const adminSecretsFile = 'admin-keypair.env';
+
+function randomString(alphabet: string, length: number): string {
+  return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/** `scrypt$N$r$p$salt$hash`, verifiable with node:crypto or any scrypt library. */
+async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = (await promisify(scrypt)(password, salt, 32)) as Buffer;
+  return `scrypt$16384$8$1$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+export interface SeedResult {
+  status: 'applied' | 'unchanged' | 'skipped';
+  reason?: string;
+  file?: string;
+}
+
+/**
+ * Backend.AI's "fixture populate" of the first admin, automated: on a database without an admin
+ * keypair, creates the admin user and a keypair with a random access key (AKIA + 16 base32) and a
+ * random 40-character secret. Never a second admin, never rotated. The credentials go to a 0600
+ * file, written before the transaction commits (a crash leaves a file for an admin that does not
+ * exist yet, and the next run overwrites it), and never to the log.
+ */
+export async function seedAdmin(client: Client, config: Config, log: Logger): Promise<SeedResult> {
+  if (config.customMigrations) return { status: 'skipped', reason: 'PREFLIGHT_MIGRATIONS is set: the platform seeds do not apply' };
+  const existing = await client.query(`SELECT 1 FROM keypairs WHERE is_admin LIMIT 1`);
+  if (existing.rowCount !== 0) return { status: 'unchanged' };
+  if (!config.secretsDir) {
+    log.warn({ event: 'seed.admin_skipped', message: 'no admin keypair exists; set PREFLIGHT_SECRETS_DIR to create the first admin' });
+    return { status: 'skipped', reason: 'PREFLIGHT_SECRETS_DIR not set' };
+  }
+  const accessKey = `AKIA${randomString(base32, 16)}`;
+  const secretKey = randomString(alphanumeric, 40);
+  const password = randomString(alphanumeric, 24);
+  const file = join(config.secretsDir, adminSecretsFile);
+  await client.query('BEGIN');
+  try {
+    await client.query(`INSERT INTO keypair_resource_policies (name) VALUES ('default') ON CONFLICT (name) DO NOTHING`);
+    const user = await client.query<{ id: string }>(
+      `INSERT INTO users (username, email, auth_provider, role) VALUES ($1, $2, 'local', 'superadmin') RETURNING id`,
+      [config.adminUsername, config.adminEmail],
+    );
+    await client.query(`INSERT INTO users_local (user_id, password_hash) VALUES ($1, $2)`, [user.rows[0].id, await hashPassword(password)]);
+    await client.query(
+      `INSERT INTO keypairs (access_key, secret_key, user_id, is_admin, resource_policy) VALUES ($1, $2, $3, true, 'default')`,
+      [accessKey, secretKey, user.rows[0].id],
+    );
+    await writeSecrets(file, { ADMIN_USERNAME: config.adminUsername, ADMIN_EMAIL: config.adminEmail, ADMIN_PASSWORD: password, ACCESS_KEY: accessKey, SECRET_KEY: secretKey });
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    if (error instanceof PreflightError) throw error;
+    throw new PreflightError('software', `seeding the first admin ${config.adminUsername} failed: ${reasonOf(error)} (rolled back)`, { cause: error });
+  }
+  log.info({ event: 'seed.admin_created', username: config.adminUsername, file });
+  return { status: 'applied', file };
+}
+
+/** KEY=value lines, mode 0600, written to a temporary name and renamed so a reader never sees half a file. */
+async function writeSecrets(file: string, values: Record<string, string>): Promise<void> {
+  const text = Object.entries(values).map(([key, value]) => `${key}=${value}\n`).join('');
+  const partial = `${file}.partial`;
+  try {
+    await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+    await writeFile(partial, text, { mode: 0o600 });
+    await chmod(partial, 0o600);
+    await rename(partial, file);
+  } catch (error) {
+    throw new PreflightError('software', `PREFLIGHT_SECRETS_DIR: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)}); the admin was not created`, { cause: error });
+  }
+}
