@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError } from '../job/errors';
+import { writeBaseline } from '../job/baseline';
 
-/** preflight baseline: placeholder until the command lands. */
-export async function baselineCommand(_config: Config, _log: Logger, _signal: AbortSignal, _flags: Record<string, string | boolean | undefined>): Promise<number> {
-  throw new PreflightError('internal', 'preflight baseline is being built');
+/** preflight baseline [--out FILE]: writes the schema snapshot for the fresh-database fast path. */
+export async function baselineCommand(config: Config, log: Logger, signal: AbortSignal, flags: Record<string, string | boolean | undefined>): Promise<number> {
+  const outFile = resolve(process.cwd(), typeof flags.out === 'string' ? flags.out : 'migrations/baseline.sql');
+  const names = await writeBaseline(config, log, signal, outFile);
+  process.stdout.write(`wrote ${outFile} covering ${names.length} migrations\n`);
+  return 0;
 }

@@ -14,6 +14,7 @@ import { runMigrations } from '../postgres/run-migrations';
 import { adoptUnrecorded, executorOptions } from './migrate-step';
 import { backupBeforeMigrating } from './backup';
 import { seedAdmin } from './seed-admin';
+import { applyBaseline } from '../postgres/apply-baseline';
 import { PreflightError, exitCodeOf, reasonOf } from './errors';
 import { acquireJobLock } from './job-lock';
 import { planMigrations, planRefusal } from './plan';
@@ -115,13 +116,15 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
       await step('migrate', async () => {
         if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
         const backup = plan.pending.length > 0 && config.backupDir ? await backupBeforeMigrating(config, log, signal) : undefined;
+        const baselined = config.baseline && plan.applied.length === 0 ? await applyBaseline(lockClient, config, location, fixtures.sources, log) : [];
         await ensureMigrationsTable(lockClient, location);
         await ensureLedger(lockClient, location);
         const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);
-        const runs = await runMigrations(plan.pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }));
+        const pending = plan.pending.filter((source) => !baselined.includes(source.name));
+        const runs = await runMigrations(pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }));
         migrationPid = undefined;
         if (signal.aborted) throw interrupted(signal, 'between migrations');
-        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}), ...(backup ? { backup } : {}) }, value: runs };
+        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}), ...(backup ? { backup } : {}), ...(baselined.length > 0 ? { baseline: baselined.length } : {}) }, value: runs };
       });
 
       await step('seed', async () => {

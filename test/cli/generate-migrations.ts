@@ -74,11 +74,22 @@ export async function schemaSnapshot(query: (sql: string) => Promise<Array<Recor
     columns: await query(`SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length, numeric_precision, numeric_scale
                             FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT IN ${excluded} ORDER BY 1, 2`),
     indexes: await query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename NOT IN ${excluded} ORDER BY 1, 2`),
-    constraints: await query(`SELECT conrelid::regclass::text AS table, conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-                                WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT IN ${excluded} ORDER BY 1, 2`),
+    constraints: (
+      await query(`SELECT conrelid::regclass::text AS table, conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+                     WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT IN ${excluded} ORDER BY 1, 2`)
+    ).map((row) => ({ ...row, definition: castFree(String(row.definition)) })),
     views: await query(`SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1`),
     enums: await query(`SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY 1 ORDER BY 1`),
     comments: await query(`SELECT c.relname, obj_description(c.oid, 'pg_class') AS comment FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND obj_description(c.oid, 'pg_class') IS NOT NULL ORDER BY 1`),
     tables: await query(`SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ${excluded}`),
   };
+}
+
+/**
+ * A constraint definition without casts and grouping parentheses. PostgreSQL deparses
+ * `varchar_col IN ('a', 'b')` as `ANY ((ARRAY['a'::varchar, ...])::text[])`, and the same constraint
+ * restored from a dump as `ANY (ARRAY[('a'::varchar)::text, ...])`: one constraint, two spellings.
+ */
+function castFree(definition: string): string {
+  return definition.replace(/::[a-z ]+(\[\])?/g, '').replace(/[()]/g, '').replace(/\s+/g, ' ');
 }

@@ -1,0 +1,61 @@
+import { hostname } from 'node:os';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import type { Config } from '../config';
+import type { Logger } from '../log/logger';
+import { PreflightError, reasonOf } from '../job/errors';
+import { preflightVersion } from '../job/version';
+import { ensureLedger, ledgerInsert } from './ledger';
+import { ensureMigrationsTable, qualifiedName, type MigrationsTable } from './migrations-table';
+import { migrationsDirectory, type MigrationSource } from './migration-source';
+
+/** The snapshot beside the compiled migrations (copied there by the build from migrations/baseline.sql). */
+export const baselineFileName = 'baseline.sql';
+/** First line of a snapshot: this prefix and `{"migrations": [names]}`. */
+export const baselineHeaderPrefix = '-- preflight baseline: ';
+
+/**
+ * On an empty database, applies the shipped snapshot in one transaction and records the migrations
+ * it covers as applied (TypeORM's rows and the ledger's); returns their names, or [] when the
+ * baseline does not apply (no snapshot, or the database is not empty).
+ */
+export async function applyBaseline(client: Client, config: Config, location: MigrationsTable, sources: MigrationSource[], log: Logger): Promise<string[]> {
+  const file = join(migrationsDirectory(config.migrationsPath), baselineFileName);
+  try {
+    await access(file);
+  } catch {
+    // No snapshot shipped: replay every migration.
+    return [];
+  }
+  const tables = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 LIMIT 1`, [location.schema]);
+  if (tables.rowCount !== 0) return [];
+  const started = performance.now();
+  const text = await readFile(file, 'utf8');
+  const header = text.slice(0, text.indexOf('\n'));
+  if (!header.startsWith(baselineHeaderPrefix)) throw new PreflightError('data', `${file} is not a preflight baseline (no header): regenerate it with preflight baseline`);
+  const covered = (JSON.parse(header.slice(baselineHeaderPrefix.length)) as { migrations: string[] }).migrations;
+  const byName = new Map(sources.map((source) => [source.name, source]));
+  const strangers = covered.filter((name) => !byName.has(name));
+  if (strangers.length > 0) throw new PreflightError('data', `${file} covers ${strangers.join(', ')}, which this build does not contain: regenerate it with preflight baseline`);
+  await client.query('BEGIN');
+  try {
+    await client.query(text);
+    await client.query('RESET ALL');
+    await ensureMigrationsTable(client, location);
+    await ensureLedger(client, location);
+    for (const name of covered) {
+      const source = byName.get(name)!;
+      await client.query(`INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2)`, [source.timestamp, source.name]);
+      await client.query(...ledgerInsert(location, { name, checksum: source.checksum, durationMs: null, appliedBy: hostname(), preflightVersion, adopted: false }));
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw new PreflightError('software', `baseline ${file} failed: ${reasonOf(error)} (rolled back; set PREFLIGHT_BASELINE=false to replay the migrations instead)`, { cause: error });
+  } finally {
+    await client.query('RESET ALL');
+  }
+  log.info({ event: 'baseline.applied', migrations: covered.length, durationMs: Math.round(performance.now() - started) });
+  return covered;
+}
