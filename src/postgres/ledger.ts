@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { quoteIdentifier } from './connection';
-import type { MigrationsTable } from './migrations-table';
+import { qualifiedName, type MigrationsTable } from './migrations-table';
 
 /** What preflight records beside TypeORM's row: the checksum it applied, when, how long, by whom. */
 export interface LedgerRow {
@@ -63,4 +63,20 @@ export function ledgerInsert(
 
 export function ledgerDelete(location: MigrationsTable, name: string): [string, unknown[]] {
   return [`DELETE FROM ${ledgerName(location)} WHERE name = $1`, [name]];
+}
+
+/**
+ * TypeORM's row and the ledger's in one statement (one round trip per migration), run inside the
+ * migration's own transaction.
+ */
+export function recordApplied(
+  location: MigrationsTable,
+  row: { name: string; timestamp: number; checksum: string; durationMs: number | null; appliedBy: string; preflightVersion: string },
+): [string, unknown[]] {
+  const [ledgerSql, ledgerParameters] = ledgerInsert(location, { ...row, adopted: false });
+  const shifted = ledgerSql.replace(/\$(\d)/g, (_, digit: string) => `$${Number(digit) + 1}`);
+  return [
+    `WITH recorded AS (INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2)) ${shifted}`,
+    [row.timestamp, ...ledgerParameters],
+  ];
 }

@@ -26,30 +26,48 @@ export interface LockSamplerOptions {
   onError(error: unknown): void;
 }
 
+/** What the sampler saw of one migration. */
+export interface Observation {
+  /** distinct (table, mode) pairs, strongest mode first */
+  locks: TableLock[];
+  /** true when caught waiting at the barrier, just before its COMMIT; if it ran in a transaction, `locks` is then complete */
+  atBarrier: boolean;
+  /** how long it waited for the sampler (PostgreSQL 14+ tells; 0 before): not part of its own duration */
+  waitedMs: number;
+}
+
 /** Attributes what it sees to the key given to begin() (the running migration). */
 export interface LockSampler {
   begin(key: string): void;
   end(): void;
-  /** distinct (table, mode) pairs seen under `key`, strongest mode first */
-  locksOf(key: string): TableLock[];
+  observed(key: string): Observation;
   stop(): Promise<void>;
 }
 
 const modesByStrength = ['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock', 'ShareUpdateExclusiveLock', 'RowExclusiveLock', 'RowShareLock', 'AccessShareLock'];
-/** Tables created by the running transaction are invisible here (MVCC), and block nobody anyway. */
-const sampleSql = `SELECT l.mode, l.granted, format('%I.%I', n.nspname, c.relname) AS relation,
-       c.oid = to_regclass($2) AS barrier, c.oid = to_regclass($2) OR c.oid = ANY (SELECT to_regclass(t) FROM unnest($3::text[]) t) AS ignored
-  FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND c.relkind IN ('r', 'p', 'm', 'v', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND l.pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid())`;
+/**
+ * Every lock of the watched backends; `relation` only for existing tables and views (one created
+ * by the running transaction is invisible here, and blocks nobody anyway). `blocked_by_us`: a wait
+ * the sampler causes, at the barrier or (CREATE INDEX CONCURRENTLY) on its open transaction.
+ */
+const sampleSql = `SELECT l.mode, l.granted,
+       CASE WHEN c.relkind IN ('r', 'p', 'm', 'v', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') THEN format('%I.%I', n.nspname, c.relname) END AS relation,
+       coalesce(l.relation = to_regclass($2), false) AS barrier,
+       coalesce(l.relation = ANY (SELECT to_regclass(t) FROM unnest($3::text[] || $2::text) t), false) AS ignored,
+       NOT l.granted AND pg_backend_pid() = ANY (pg_blocking_pids(l.pid)) AS blocked_by_us,
+       extract(epoch FROM clock_timestamp() - (to_jsonb(l) ->> 'waitstart')::timestamptz)::float8 * 1000 AS waited_ms
+  FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE l.pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid())`;
 
 interface LockRow {
   mode: string;
   granted: boolean;
-  relation: string;
+  relation: string | null;
   barrier: boolean;
   ignored: boolean;
+  blocked_by_us: boolean;
+  /** null when granted, and before PostgreSQL 14 (no pg_locks.waitstart) */
+  waited_ms: number | null;
 }
 
 /**
@@ -63,14 +81,17 @@ interface LockRow {
 export async function startLockSampler(options: LockSamplerOptions): Promise<LockSampler> {
   const client = await connect(options.settings, options.applicationName);
   const seen = new Map<string, Map<string, TableLock>>();
+  const waitedMs = new Map<string, number>();
+  const caughtAtBarrier = new Set<string>();
   let current: string | undefined;
   let holdingBarrier = false;
   let stopped = false;
   let closed = false;
   const close = async () => {
     // Ending the connection also releases the barrier, if held.
-    if (!closed) await client.end();
+    if (closed) return;
     closed = true;
+    await client.end();
   };
   let wake = (): void => undefined;
   const loop = (async () => {
@@ -79,16 +100,27 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
     while (!stopped) {
       if (!holdingBarrier) holdingBarrier = await takeBarrier(client, options.barrierTable);
       const key = current;
+      // Inside the barrier's transaction pg_stat_activity would keep showing its first snapshot.
+      await client.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await client.query<LockRow>(sampleSql, [options.watchedApplicationName, options.barrierTable, options.ignoredTables]);
       if (key !== undefined && key === current) {
         const locks = seen.get(key) ?? new Map<string, TableLock>();
-        for (const row of rows.filter((lock) => lock.granted && !lock.ignored)) locks.set(`${row.relation} ${row.mode}`, { relation: row.relation, mode: row.mode });
+        for (const row of rows) if (row.granted && row.relation !== null && !row.ignored) locks.set(`${row.relation} ${row.mode}`, { relation: row.relation, mode: row.mode });
         seen.set(key, locks);
       }
-      if (holdingBarrier && rows.some((lock) => !lock.granted && lock.barrier)) {
+      const blocked = rows.filter((lock) => lock.blocked_by_us);
+      if (holdingBarrier && blocked.length > 0) {
+        const releasing = performance.now();
         await client.query('COMMIT');
         holdingBarrier = false;
-        continue;
+        const atBarrier = blocked.some((lock) => lock.barrier);
+        if (key !== undefined) {
+          const waited = Math.max(...blocked.map((lock) => lock.waited_ms ?? 0)) + performance.now() - releasing;
+          waitedMs.set(key, (waitedMs.get(key) ?? 0) + waited);
+          if (atBarrier) caughtAtBarrier.add(key);
+        }
+        // At the barrier up() is done: take it again before the next migration's INSERT comes.
+        if (atBarrier) continue;
       }
       if (key !== current) continue;
       pollMs = key === undefined ? 50 : key === previousKey ? Math.min(pollMs * 1.2, 50) : 2;
@@ -112,7 +144,11 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
     end: () => {
       current = undefined;
     },
-    locksOf: (key) => [...(seen.get(key)?.values() ?? [])].sort((a, b) => modesByStrength.indexOf(a.mode) - modesByStrength.indexOf(b.mode) || a.relation.localeCompare(b.relation)),
+    observed: (key) => ({
+      locks: [...(seen.get(key)?.values() ?? [])].sort((a, b) => modesByStrength.indexOf(a.mode) - modesByStrength.indexOf(b.mode) || a.relation.localeCompare(b.relation)),
+      atBarrier: caughtAtBarrier.has(key),
+      waitedMs: Math.round(waitedMs.get(key) ?? 0),
+    }),
     stop: async () => {
       stopped = true;
       wake();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
-import { access, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { PostgresSettings } from '../config';
 
@@ -24,6 +24,7 @@ export function findPgTool(tool: PgTool, searchPath = ''): string | undefined {
 
 /** Which server and database a program connects to, and as what it shows up in pg_stat_activity. */
 export interface PgTarget {
+  /** server, user, password and sslmode (the database too, unless `database` is given) */
   settings: PostgresSettings;
   /** PGAPPNAME of the child */
   applicationName: string;
@@ -33,7 +34,9 @@ export interface PgTarget {
 
 /** How a program ended: its exit code (null when killed) and the tail of its stderr. */
 export interface PgToolResult {
+  /** null when the program was killed (on abort) */
   exitCode: number | null;
+  /** the last 64 KiB of what it printed on stderr: errors, warnings, notices */
   stderr: string;
 }
 
@@ -116,22 +119,19 @@ function isExecutableFile(path: string): boolean {
 }
 
 /** What a dump is: an archive for pg_restore (custom, tar or directory format), plain SQL for psql, or neither. */
-export type DumpFormat = 'archive' | 'sql' | 'empty' | 'binary';
+export type DumpFormat = 'archive' | 'sql' | 'empty' | 'unknown';
 
 /** Tells the formats apart by content, not by name: custom starts with `PGDMP`, tar has `ustar` at 257. Throws when unreadable. */
 export async function dumpFormat(path: string): Promise<DumpFormat> {
   const info = await stat(path);
-  if (info.isDirectory()) {
-    await access(join(path, 'toc.dat'), constants.R_OK);
-    return 'archive';
-  }
+  if (info.isDirectory()) return statSync(join(path, 'toc.dat'), { throwIfNoEntry: false })?.isFile() ? 'archive' : 'unknown';
   if (info.size === 0) return 'empty';
   const handle = await open(path, 'r');
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
     const head = buffer.subarray(0, bytesRead);
     if (head.subarray(0, 5).toString('latin1') === 'PGDMP' || head.subarray(257, 262).toString('latin1') === 'ustar') return 'archive';
-    return head.includes(0) ? 'binary' : 'sql';
+    return head.includes(0) ? 'unknown' : 'sql';
   } finally {
     await handle.close();
   }

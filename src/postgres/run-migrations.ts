@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../job/errors';
 import { sleep } from '../job/retry';
 import { sqlState } from './connection';
-import { ledgerDelete, ledgerInsert } from './ledger';
+import { ledgerDelete, recordApplied } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
 import { attachMigrationContext, type MigrationContext } from './migration-context';
@@ -155,14 +155,13 @@ async function runOne(runner: QueryRunner, step: Step, pid: number, options: Exe
     if (inTransaction) await runner.startTransaction();
     if (direction === 'up') {
       await migration.up(runner);
-      await runner.query(`INSERT INTO ${qualifiedName(options.location)} ("timestamp", "name") VALUES ($1, $2)`, [source.timestamp, source.name]);
-      await runner.query(...ledgerInsert(options.location, {
+      await runner.query(...recordApplied(options.location, {
         name: source.name,
+        timestamp: source.timestamp,
         checksum: source.checksum,
         durationMs: Math.round(performance.now() - started),
         appliedBy: options.appliedBy,
         preflightVersion: options.preflightVersion,
-        adopted: false,
       }));
     } else {
       await migration.down(runner);
