@@ -42,3 +42,12 @@ export async function recordedMigrations(db: { query(sql: string): Promise<Array
 export function failureLines(lines: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   return lines.filter((line) => line.event === 'job.failed');
 }
+
+/** How many migrations a run applied, one by one or through the baseline snapshot. */
+export function appliedCount(lines: Array<Record<string, unknown>>): number {
+  return lines.reduce((count, line) => {
+    if (line.event === 'migration.applied') return count + 1;
+    if (line.event === 'baseline.applied') return count + Number(line.migrations);
+    return count;
+  }, 0);
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { etcdNamespace, freshDatabase, preflightEnv, redisDb, runCli, spawnCli, tempDir } from '../support/context';
-import { failureLines, migrationsDir, platformMigrationNames, recordedMigrations } from './helpers';
+import { appliedCount, failureLines, migrationsDir, platformMigrationNames, recordedMigrations } from './helpers';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -18,7 +18,7 @@ test('a first run applies every migration and the fixtures; a second run applies
     assert.equal(report.status, 'ok');
     assert.ok(Buffer.byteLength(fs.readFileSync(reportFile)) < 4096);
     assert.deepEqual(report.steps.map((step: { step: string }) => step.step), ['wait', 'check', 'lock', 'plan', 'migrate', 'seed', 'fixtures']);
-    assert.equal(first.lines.filter((line) => line.event === 'migration.applied').length, platformMigrationNames().length);
+    assert.equal(appliedCount(first.lines), platformMigrationNames().length);
 
     // Other test files write to the same etcd, so compare the revisions of this namespace's keys only.
     const namespaceRevisions = async () =>
@@ -27,7 +27,7 @@ test('a first run applies every migration and the fixtures; a second run applies
     assert.ok(revisionsBefore.length > 10);
     const second = await runCli(['run'], env);
     assert.equal(second.code, 0, second.stdout + second.stderr);
-    assert.equal(second.lines.filter((line) => line.event === 'migration.applied').length, 0);
+    assert.equal(appliedCount(second.lines), 0);
     assert.deepEqual(await namespaceRevisions(), revisionsBefore, 'an unchanged fixture re-run must not write to etcd');
     const secondReport = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
     assert.deepEqual(
@@ -39,21 +39,23 @@ test('a first run applies every migration and the fixtures; a second run applies
   }
 });
 
-test('eight instances started at once on a fresh database all exit 0 and apply every migration exactly once', async () => {
-  const db = await freshDatabase();
-  try {
-    const env = await preflightEnv({ db });
-    const results = await Promise.all(Array.from({ length: 8 }, () => runCli(['run'], env)));
-    assert.deepEqual(results.map((result) => result.code), Array(8).fill(0), results.map((r) => r.stdout).join('\n'));
-    assert.deepEqual(await recordedMigrations(db), platformMigrationNames());
-    const applications = results.flatMap((result) => result.lines.filter((line) => line.event === 'migration.applied'));
-    assert.equal(applications.length, platformMigrationNames().length, 'each migration applied by exactly one instance');
-    const waiters = results.filter((result) => result.lines.some((line) => line.event === 'plan.ready' && line.pending === 0));
-    assert.equal(waiters.length, 7, 'the seven that waited re-planned and found nothing to do');
-  } finally {
-    await db.close();
-  }
-});
+for (const baseline of ['true', 'false']) {
+  test(`eight instances started at once on a fresh database all exit 0 and apply every migration exactly once (PREFLIGHT_BASELINE=${baseline})`, async () => {
+    const db = await freshDatabase();
+    try {
+      const env = { ...(await preflightEnv({ db })), PREFLIGHT_BASELINE: baseline };
+      const results = await Promise.all(Array.from({ length: 8 }, () => runCli(['run'], env)));
+      assert.deepEqual(results.map((result) => result.code), Array(8).fill(0), results.map((r) => r.stdout).join('\n'));
+      assert.deepEqual(await recordedMigrations(db), platformMigrationNames());
+      const applications = results.reduce((count, result) => count + appliedCount(result.lines), 0);
+      assert.equal(applications, platformMigrationNames().length, 'each migration applied by exactly one instance');
+      const waiters = results.filter((result) => result.lines.some((line) => line.event === 'plan.ready' && line.pending === 0));
+      assert.equal(waiters.length, 7, 'the seven that waited re-planned and found nothing to do');
+    } finally {
+      await db.close();
+    }
+  });
+}
 
 test('a failing migration exits 70 naming it and the database error, rolls back and records nothing', async () => {
   const db = await freshDatabase();
