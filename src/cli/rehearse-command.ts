@@ -22,7 +22,7 @@ export async function rehearseCommand(config: Config, log: Logger, signal: Abort
     scratchDatabase: rehearsal.scratchDatabase,
     restoreMs: rehearsal.restoreMs,
     durationMs: Math.round(performance.now() - started),
-    migrations: rehearsal.migrations.map(({ name, phase, durationMs, locks }) => ({ name, phase, durationMs, locks: locks.map((lock) => `${lock.mode} ${lock.relation}`) })),
+    migrations: rehearsal.migrations.map(({ name, phase, durationMs, locks, locksComplete }) => ({ name, phase, durationMs, locks: locks.map((lock) => `${lock.mode} ${lock.relation}`), locksComplete })),
   });
   if (rehearsal.error === undefined) return exitCodes.ok;
   const { error } = rehearsal;
@@ -44,11 +44,14 @@ export function formatRehearsal(rehearsal: Rehearsal): string {
       run.name,
       run.phase,
       `${run.durationMs} ms`,
-      run.locks.length === 0 ? '-' : run.locks.map((lock) => `${lock.mode} ${lock.relation}${lock.mode === exclusive ? ' (!)' : ''}`).join(', '),
+      `${run.locks.length === 0 ? '-' : run.locks.map((lock) => `${lock.mode} ${lock.relation}${lock.mode === exclusive ? ' (!)' : ''}`).join(', ')}${run.locksComplete ? '' : ' (sampled)'}`,
     ]),
   ];
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
   const lines = rows.map((row) => [row[0].padEnd(widths[0]), row[1].padEnd(widths[1]), row[2].padStart(widths[2]), row[3]].join('  '));
-  const flagged = rehearsal.migrations.some((run) => run.locks.some((lock) => lock.mode === exclusive));
-  return [header, ...lines, ...(flagged ? [`(!) ${exclusive} blocks every read and write of the table until the migration commits`] : [])].join('\n');
+  const notes = [
+    ...(rehearsal.migrations.some((run) => run.locks.some((lock) => lock.mode === exclusive)) ? [`(!) ${exclusive} blocks every read and write of the table until the migration commits`] : []),
+    ...(rehearsal.migrations.some((run) => !run.locksComplete) ? ['(sampled) ran outside a transaction of its own (transaction = false, PREFLIGHT_TRANSACTION=none or all): locks polled every 2-50 ms, short ones may be missing'] : []),
+  ];
+  return [header, ...lines, ...notes].join('\n');
 }

@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
@@ -26,7 +26,7 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
     new PreflightError('software', `backup of database ${database} to ${dir} failed: ${redact(reason)} — no migration was applied`, { cause });
 
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw failed(`cannot create the directory (${reasonOf(error)})`, error);
   }
@@ -35,8 +35,12 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
   const started = performance.now();
   log.info({ event: 'backup.started', file, database, pgDump });
   let complete = false;
+  let sizeBytes = 0;
   try {
     if (signal.aborted) throw interrupted(signal, 'before the backup');
+    // A backup holds every row (password hashes, keys): only its owner may read it, from the first byte on.
+    await writeFile(partial, '', { mode: 0o600 });
+    await chmod(partial, 0o600);
     const target = { settings: config.postgres, applicationName: `${config.applicationName}/backup` };
     const result = await runPgTool(pgDump, ['--format=custom', '--no-password', '--file', partial], target, config.fixtureEnv, signal);
     if (signal.aborted) throw interrupted(signal, 'during the backup (partial file removed)');
@@ -45,6 +49,7 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
       throw failed(`${failureReason(result.stderr)}${mismatch}`);
     }
     await syncToDisk(partial);
+    sizeBytes = (await stat(partial)).size;
     await rename(partial, file);
     await syncToDisk(dir);
     complete = true;
@@ -55,8 +60,7 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
       await rm(partial, { force: true }).catch((error: unknown) => log.warn({ event: 'backup.cleanup_failed', file: partial, error: reasonOf(error) }));
     }
   }
-  const { size } = await stat(file);
-  log.info({ event: 'backup.finished', file, sizeBytes: size, durationMs: Math.round(performance.now() - started) });
+  log.info({ event: 'backup.finished', file, sizeBytes, durationMs: Math.round(performance.now() - started) });
   return file;
 }
 

@@ -22,6 +22,8 @@ export interface RehearsedMigration {
   durationMs: number;
   /** distinct (table, mode) pairs seen while it ran, strongest mode first */
   locks: TableLock[];
+  /** true when seen just before its COMMIT with every lock of its transaction held; false: polled, short locks may be missing */
+  locksComplete: boolean;
 }
 
 /** What the rehearsal did; `error` is what stopped it, undefined when every pending migration applied and round-tripped. */
@@ -43,7 +45,7 @@ export async function rehearse(config: Config, log: Logger, signal: AbortSignal,
   const format = await dumpFormat(dump).catch((error: unknown) => {
     throw new PreflightError('config', `preflight rehearse --from ${dump}: cannot read the dump (${reasonOf(error)})`, { cause: error });
   });
-  if (format === 'empty' || format === 'binary') {
+  if (format === 'empty' || format === 'unknown') {
     const what = format === 'empty' ? 'the file is empty' : 'neither a pg_dump archive (custom, tar or directory format) nor a SQL file';
     throw new PreflightError('data', `preflight rehearse --from ${dump}: ${what}`);
   }
@@ -71,7 +73,7 @@ export async function rehearse(config: Config, log: Logger, signal: AbortSignal,
     if (signal.aborted) throw interrupted(signal, 'while restoring the dump');
     if (restored.exitCode !== 0) {
       const reason = createRedactor(config.secrets)(failureReason(restored.stderr));
-      throw new PreflightError('data', `preflight rehearse --from ${dump}: ${tool} could not restore it: ${reason}`);
+      throw new PreflightError('data', `${tool} could not restore it into ${scratchDatabase}: ${reason}`);
     }
     result.restoreMs = Math.round(performance.now() - restoreStarted);
     log.info({ event: 'rehearse.restored', dump, scratchDatabase, durationMs: result.restoreMs });
@@ -105,10 +107,15 @@ async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSig
     ignoredTables: [ledgerName(location)],
     onError: (error) => log.warn({ event: 'rehearse.sampling_failed', error: reasonOf(error), message: 'lock sampling stopped; durations are still reported' }),
   });
-  const runs: Array<Omit<RehearsedMigration, 'locks'>> = [];
+  const runs: Array<Pick<RehearsedMigration, 'name' | 'phase' | 'durationMs'>> = [];
+  const inTransaction = new Map<string, boolean>();
   let phase: RehearsedMigration['phase'] = 'up';
   const tracked = tracking(log, (event) => {
-    if (event.event === 'migration.started' || event.event === 'revert.started') sampler.begin(`${phase} ${String(event.name)}`);
+    if (event.event === 'migration.started' || event.event === 'revert.started') {
+      // Under PREFLIGHT_TRANSACTION=all the first migration's locks stay held while the next ones run.
+      inTransaction.set(`${phase} ${String(event.name)}`, event.transaction === true && scratch.transactionMode === 'each');
+      sampler.begin(`${phase} ${String(event.name)}`);
+    }
     if (event.event === 'migration.applied' || event.event === 'migration.reverted') sampler.end();
   });
   const collect = (done: Array<{ name: string; durationMs: number }>) => runs.push(...done.map((run) => ({ name: run.name, phase, durationMs: run.durationMs })));
@@ -130,7 +137,12 @@ async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSig
   } finally {
     await sampler.stop();
   }
-  return { migrations: runs.map((run) => ({ ...run, locks: sampler.locksOf(`${run.phase} ${run.name}`) })), error };
+  const migrations = runs.map((run) => {
+    const key = `${run.phase} ${run.name}`;
+    const { locks, atBarrier, waitedMs } = sampler.observed(key);
+    return { ...run, durationMs: Math.max(run.durationMs - waitedMs, 0), locks, locksComplete: atBarrier && inTransaction.get(key) === true };
+  });
+  return { migrations, error };
 }
 
 /** The job's configuration aimed at the scratch database, with every outside effect switched off. */
