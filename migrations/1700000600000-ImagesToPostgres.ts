@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { migrationContext } from '../src/postgres/migration-context';
+import { migrationContext, type BaselineRunner } from '../src/postgres/migration-context';
 
 /**
  * Container images move from etcd to PostgreSQL. The legacy etcd layout under the namespace:
@@ -35,40 +35,50 @@ export class ImagesToPostgres1700000600000 implements MigrationInterface {
         alias    varchar(256) PRIMARY KEY,
         image_id bigint NOT NULL REFERENCES images (id) ON DELETE CASCADE
       )`);
-    const { etcd, log } = migrationContext(queryRunner);
-    if (!etcd) {
-      log.info({ event: 'migration.info', name: this.name, message: 'etcd is not configured: created the image tables, imported nothing' });
-      return;
-    }
-    const keys = await etcd.readPrefix('images');
-    const images = legacyImages(keys);
-    for (const image of images) {
-      await queryRunner.query(
-        `INSERT INTO images (name, image, tag, registry, architecture, config_digest, size_bytes, labels, resources)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (name, architecture) DO UPDATE SET config_digest = EXCLUDED.config_digest, size_bytes = EXCLUDED.size_bytes,
-           labels = EXCLUDED.labels, resources = EXCLUDED.resources`,
-        [image.name, image.image, image.tag, image.registry, image.architecture, image.digest, image.sizeBytes, JSON.stringify(image.labels), JSON.stringify(image.resources)],
-      );
-    }
-    let aliases = 0;
-    for (const [key, target] of keys) {
-      const alias = key.match(/^images\/_aliases\/([^/]+)$/)?.[1];
-      if (alias === undefined) continue;
-      const [, count] = (await queryRunner.query(
-        `INSERT INTO image_aliases (alias, image_id) SELECT $1, id FROM images WHERE name = $2 ORDER BY architecture = 'x86_64' DESC LIMIT 1
-         ON CONFLICT (alias) DO UPDATE SET image_id = EXCLUDED.image_id`,
-        [decodeURIComponent(alias), target],
-      )) as [unknown, number];
-      aliases += count;
-    }
-    log.info({ event: 'migration.progress', name: this.name, images: images.length, aliases });
+    await importLegacyImages(queryRunner, this.name);
+  }
+
+  /** On a database created from the baseline snapshot the tables exist; the etcd import still has to happen. */
+  async baselineData(queryRunner: BaselineRunner): Promise<void> {
+    await importLegacyImages(queryRunner, this.name);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE image_aliases`);
     await queryRunner.query(`DROP TABLE images`);
   }
+}
+
+/** Upserts every legacy etcd image and alias; reading etcd and upserting makes a re-run converge. */
+async function importLegacyImages(queryRunner: BaselineRunner, name: string): Promise<void> {
+  const { etcd, log } = migrationContext(queryRunner);
+  if (!etcd) {
+    log.info({ event: 'migration.info', name, message: 'etcd is not configured: created the image tables, imported nothing' });
+    return;
+  }
+  const keys = await etcd.readPrefix('images');
+  const images = legacyImages(keys);
+  for (const image of images) {
+    await queryRunner.query(
+      `INSERT INTO images (name, image, tag, registry, architecture, config_digest, size_bytes, labels, resources)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (name, architecture) DO UPDATE SET config_digest = EXCLUDED.config_digest, size_bytes = EXCLUDED.size_bytes,
+         labels = EXCLUDED.labels, resources = EXCLUDED.resources`,
+      [image.name, image.image, image.tag, image.registry, image.architecture, image.digest, image.sizeBytes, JSON.stringify(image.labels), JSON.stringify(image.resources)],
+    );
+  }
+  let aliases = 0;
+  for (const [key, target] of keys) {
+    const alias = key.match(/^images\/_aliases\/([^/]+)$/)?.[1];
+    if (alias === undefined) continue;
+    const inserted = (await queryRunner.query(
+      `INSERT INTO image_aliases (alias, image_id) SELECT $1, id FROM images WHERE name = $2 ORDER BY architecture = 'x86_64' DESC LIMIT 1
+       ON CONFLICT (alias) DO UPDATE SET image_id = EXCLUDED.image_id RETURNING alias`,
+      [decodeURIComponent(alias), target],
+    )) as unknown[];
+    aliases += inserted.length;
+  }
+  log.info({ event: 'migration.progress', name, images: images.length, aliases });
 }
 
 interface LegacyImage {

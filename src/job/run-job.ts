@@ -116,7 +116,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
       await step('migrate', async () => {
         if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
         const backup = plan.pending.length > 0 && config.backupDir ? await backupBeforeMigrating(config, log, signal) : undefined;
-        const baselined = config.baseline && plan.applied.length === 0 ? await applyBaseline(lockClient, config, location, fixtures.sources, log) : [];
+        const baselined = config.baseline && plan.applied.length === 0 ? await applyBaseline(lockClient, config, location, fixtures.sources, log, executorOptions(config, log, signal, lockClient, () => undefined, { etcd, redis }).context) : [];
         await ensureMigrationsTable(lockClient, location);
         await ensureLedger(lockClient, location);
         const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);

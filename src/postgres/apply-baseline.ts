@@ -9,6 +9,7 @@ import { preflightVersion } from '../job/version';
 import { ensureLedger, ledgerInsert } from './ledger';
 import { ensureMigrationsTable, qualifiedName, type MigrationsTable } from './migrations-table';
 import { migrationsDirectory, type MigrationSource } from './migration-source';
+import { attachMigrationContext, type BaselineRunner, type MigrationContext } from './migration-context';
 
 /** The snapshot beside the compiled migrations (copied there by the build from migrations/baseline.sql). */
 export const baselineFileName = 'baseline.sql';
@@ -20,7 +21,14 @@ export const baselineHeaderPrefix = '-- preflight baseline: ';
  * it covers as applied (TypeORM's rows and the ledger's); returns their names, or [] when the
  * baseline does not apply (no snapshot, or the database is not empty).
  */
-export async function applyBaseline(client: Client, config: Config, location: MigrationsTable, sources: MigrationSource[], log: Logger): Promise<string[]> {
+export async function applyBaseline(
+  client: Client,
+  config: Config,
+  location: MigrationsTable,
+  sources: MigrationSource[],
+  log: Logger,
+  stores: Omit<MigrationContext, 'log'>,
+): Promise<string[]> {
   const file = join(migrationsDirectory(config.migrationsPath), baselineFileName);
   try {
     await access(file);
@@ -44,6 +52,7 @@ export async function applyBaseline(client: Client, config: Config, location: Mi
     await client.query('RESET ALL');
     await ensureMigrationsTable(client, location);
     await ensureLedger(client, location);
+    await runBaselineData(client, covered.map((name) => byName.get(name)!), { ...stores, log });
     for (const name of covered) {
       const source = byName.get(name)!;
       await client.query(`INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2)`, [source.timestamp, source.name]);
@@ -58,4 +67,14 @@ export async function applyBaseline(client: Client, config: Config, location: Mi
   }
   log.info({ event: 'baseline.applied', migrations: covered.length, durationMs: Math.round(performance.now() - started) });
   return covered;
+}
+
+/** Each covered migration's `baselineData` (effects beyond the schema), in order, inside the snapshot's transaction. */
+async function runBaselineData(client: Client, covered: MigrationSource[], context: MigrationContext): Promise<void> {
+  const runner: BaselineRunner = { query: async (sql, parameters) => (await client.query(sql, parameters)).rows, data: {} };
+  attachMigrationContext(runner, context);
+  for (const source of covered) {
+    const migration = new (await source.load())() as { baselineData?(runner: BaselineRunner): Promise<void> };
+    if (typeof migration.baselineData === 'function') await migration.baselineData(runner);
+  }
 }

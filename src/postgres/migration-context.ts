@@ -22,12 +22,22 @@ export interface MigrationContext {
 
 const contextKey = 'preflight';
 
-export function attachMigrationContext(runner: QueryRunner, context: MigrationContext): void {
+/**
+ * What `baselineData(runner)` receives: a migration covered by the baseline snapshot whose effects
+ * go beyond the schema (importing from etcd) implements it; it runs inside the snapshot's
+ * transaction, before the records commit. Only `query` (rows back) and the context are available.
+ */
+export interface BaselineRunner {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+  data: unknown;
+}
+
+export function attachMigrationContext(runner: QueryRunner | BaselineRunner, context: MigrationContext): void {
   runner.data = { ...(runner.data as Record<string, unknown>), [contextKey]: context };
 }
 
 /** The context preflight attached; outside preflight, a context with no stores that logs to the console. */
-export function migrationContext(queryRunner: QueryRunner): MigrationContext {
+export function migrationContext(queryRunner: QueryRunner | BaselineRunner): MigrationContext {
   const context = (queryRunner.data as Record<string, unknown> | undefined)?.[contextKey] as MigrationContext | undefined;
   if (context) return context;
   const toConsole = (event: { event: string }) => console.log(JSON.stringify(event));

@@ -14,7 +14,7 @@ describe('applying a 10,000-key fixture file', () => {
   });
   after(() => close());
 
-  it('applies in under 2 seconds, re-runs without writing, and converges after a crash', async (t) => {
+  it('applies 10,000 keys, re-runs without writing, and converges after a crash (timings: npm run bench)', async (t) => {
     const files = await fixtures({ '90-large.yaml': largeFixture('large', 10_000) });
     assert.equal(files[0].entries.size, 10_000);
 
@@ -23,7 +23,6 @@ describe('applying a 10,000-key fixture file', () => {
     const firstMs = performance.now() - firstStartedAt;
     t.diagnostic(`first apply of 10,000 keys: ${firstMs.toFixed(0)} ms`);
     assert.deepEqual([first.status, first.puts], ['applied', 10_000]);
-    assert.ok(firstMs < 2_000, `first apply took ${firstMs.toFixed(0)} ms`);
     assert.equal(Object.keys(await readNamespace(client, namespace)).length, 10_001);
 
     const before = await modRevisions(client, namespace);
