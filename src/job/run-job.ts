@@ -4,8 +4,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { loadFixtureFiles, type FixtureFile } from '../etcd/fixture-file';
-import { applyFixtures } from '../etcd/apply-fixtures';
+import type { FixtureFile } from '../etcd/fixture-file';
 import { unlock } from '../postgres/advisory-lock';
 import { ensureLedger, readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
@@ -87,7 +86,8 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     // Everything that can reject bad input is checked before the first write to any store.
     const fixtures = await step('check', async () => {
       const persistence = redis ? await checkRedisPersistence(redis, config.redisPersistence, log) : 'no redis configured';
-      const files: FixtureFile[] = etcd ? await loadFixtureFiles(config.fixturesDir, config.fixtureEnv) : [];
+      // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
+      const files: FixtureFile[] = etcd ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv) : [];
       const sources = await migrationCatalog(config.migrationsPath);
       return { status: 'applied', details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length }, value: { files, sources } };
     });
@@ -134,6 +134,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
 
       await step('fixtures', async () => {
         if (!etcd) return { status: 'skipped', details: { reason: 'ETCD_ENDPOINTS not set' }, value: undefined };
+        const { applyFixtures } = await import('../etcd/apply-fixtures');
         const results = await applyFixtures(etcd, config.etcd!.namespace, fixtures.files, log);
         const changed = results.filter((result) => result.status === 'applied');
         return {

@@ -5,7 +5,6 @@ import type { Config } from '../config';
 import { formatDuration } from '../config/duration';
 import type { Logger } from '../log/logger';
 import { connect, createDatabase, serverVersionNumber, sqlState } from '../postgres/connection';
-import { connectEtcd, pingEtcd } from '../etcd/client';
 import { connectRedis } from '../redis/client';
 import { PreflightError, reasonOf } from './errors';
 import { retryUntil } from './retry';
@@ -62,6 +61,8 @@ export async function waitForEtcd(config: Config, log: Logger, signal: AbortSign
   const settings = config.etcd;
   if (!settings) return undefined;
   const started = performance.now();
+  // etcd3 brings gRPC and protobufjs: loaded only when etcd is configured.
+  const { connectEtcd, pingEtcd } = await import('../etcd/client');
   const client = connectEtcd(settings);
   try {
     await retryUntil(() => pingEtcd(client, settings.namespace), {
