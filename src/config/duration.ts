@@ -1,14 +1,16 @@
 /** Human-readable durations used by every option and command: `30s`, `5m`, `6h`, `3d`, `2w`, `3mo`, `1yr`, `250ms`; a bare number is seconds. */
-const unitMs: Record<string, number> = {
+/** Units of a fixed length. */
+export const fixedUnitMs: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
   d: 86_400_000,
   w: 7 * 86_400_000,
-  mo: 30 * 86_400_000,
-  yr: 365 * 86_400_000,
 };
+
+/** For timeouts a month is 30 days and a year 365; retention (clear-history) follows the calendar instead. */
+const unitMs: Record<string, number> = { ...fixedUnitMs, mo: 30 * 86_400_000, yr: 365 * 86_400_000 };
 
 const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|mo|yr)?$/;
 

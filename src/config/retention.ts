@@ -1,14 +1,6 @@
 import { PreflightError } from '../job/errors';
+import { fixedUnitMs } from './duration';
 
-/** Fixed-length units; `mo` and `yr` are not here because they follow the calendar. */
-const fixedUnitMs: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-};
 
 const retentionPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|mo|yr)?$/;
 

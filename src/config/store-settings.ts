@@ -1,15 +1,8 @@
+import type { EtcdSettings } from '../etcd/client';
 import type { Environment, EnvironmentProblem } from './environment';
 
-/** etcd connection settings; present only when ETCD_ENDPOINTS is set. */
-export interface EtcdSettingsFromEnv {
-  endpoints: string[];
-  namespace: string;
-  username?: string;
-  password?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-}
+/** etcd connection settings (the etcd client's own type); present only when ETCD_ENDPOINTS is set. */
+export type EtcdSettingsFromEnv = EtcdSettings;
 
 /** Redis connection settings; present only when REDIS_URL is set. */
 export interface RedisSettings {
