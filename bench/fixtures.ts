@@ -31,7 +31,9 @@ export async function fixturesBench(context: BenchContext, shape: FixtureShape, 
   const envFor = (namespace: string, report: string) => context.preflightEnv({
     databaseUrl, namespace, redis: true, extra: { PREFLIGHT_FIXTURES: dir, PREFLIGHT_REPORT_FILE: report },
   });
-  expectSuccess('preflight run (migrations for the fixtures database)', await runPreflight(['run'], { env: context.preflightEnv({ databaseUrl, extra: { PREFLIGHT_REPORT_FILE: 'none' } }) }));
+  // The platform's migrations may read etcd and Redis, so this set-up run gets all three stores.
+  const setupEnv = context.preflightEnv({ databaseUrl, namespace: context.freshNamespace('fixtures-setup'), redis: true, extra: { PREFLIGHT_REPORT_FILE: 'none' } });
+  expectSuccess('preflight run (migrations for the fixtures database)', await runPreflight(['run'], { env: setupEnv }));
 
   const result: FixturesResult = {
     keys, firstRuns, rerunRuns, firstWallMs: [], firstFixturesStepMs: [], firstCheckStepMs: [], rerunWallMs: [],

@@ -4,18 +4,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { progress, repoRoot, scratchDir } from './process';
 
+/** Bytes two ways: apparent (file lengths) and on disk (allocated blocks, what `du` counts). */
+export interface Size {
+  apparent: number;
+  disk: number;
+}
+
 export interface InstallSize {
   /** what was installed */
   spec: string;
-  /** apparent size of every file under node_modules (bytes) */
-  bytes: number;
-  /** disk usage in 1 KiB blocks (`du -sk`), which counts each small file as a whole block */
-  diskKb: number;
+  /** everything under node_modules, directories included on disk, as `du -s` counts */
+  total: Size;
   packages: number;
-  /** every package, largest first; nested copies as `outer>inner` */
-  bySize: Array<{ name: string; bytes: number }>;
+  /** every package, largest on disk first; nested copies as `outer>inner` */
+  bySize: Array<{ name: string; size: Size }>;
+  /** source maps, type declarations and the rest: what an image build could prune */
+  byKind: Record<FileKind, Size>;
   installMs: number;
 }
+
+type FileKind = 'source maps (*.map)' | 'type declarations (*.d.ts)' | 'TypeScript sources (*.ts)' | 'docs (*.md)' | 'everything else';
 
 export interface FootprintResult {
   tarball: { file: string; bytes: number; files: number };
@@ -47,15 +55,28 @@ async function install(dir: string, specs: string[], label: string): Promise<Ins
   await npm(['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs], dir);
   const installMs = performance.now() - started;
   const nodeModules = path.join(dir, 'node_modules');
+  const byKind = emptyKinds();
+  const total = treeSize(nodeModules, { byKind });
   const bySize = packageSizes(nodeModules, '');
-  const bytes = treeBytes(nodeModules);
-  const diskKb = Number((await run('du', ['-sk', nodeModules], dir)).split(/\s/)[0]);
-  return { spec: label, bytes, diskKb, packages: bySize.length, bySize: bySize.sort((a, b) => b.bytes - a.bytes), installMs };
+  return { spec: label, total, packages: bySize.length, bySize: bySize.sort((a, b) => b.size.disk - a.size.disk), byKind, installMs };
+}
+
+function emptyKinds(): Record<FileKind, Size> {
+  const kinds: FileKind[] = ['source maps (*.map)', 'type declarations (*.d.ts)', 'TypeScript sources (*.ts)', 'docs (*.md)', 'everything else'];
+  return Object.fromEntries(kinds.map((kind) => [kind, { apparent: 0, disk: 0 }])) as Record<FileKind, Size>;
+}
+
+function kindOf(name: string): FileKind {
+  if (name.endsWith('.map')) return 'source maps (*.map)';
+  if (/\.d\.[cm]?ts$/.test(name)) return 'type declarations (*.d.ts)';
+  if (/\.[cm]?ts$/.test(name)) return 'TypeScript sources (*.ts)';
+  if (/\.md$/i.test(name)) return 'docs (*.md)';
+  return 'everything else';
 }
 
 /** Each package's own files (its nested node_modules counted separately, as `outer>inner`). */
-function packageSizes(nodeModules: string, outer: string): Array<{ name: string; bytes: number }> {
-  const sizes: Array<{ name: string; bytes: number }> = [];
+function packageSizes(nodeModules: string, outer: string): Array<{ name: string; size: Size }> {
+  const sizes: Array<{ name: string; size: Size }> = [];
   if (!fs.existsSync(nodeModules)) return sizes;
   const packageDirs: Array<{ name: string; dir: string }> = [];
   for (const entry of fs.readdirSync(nodeModules, { withFileTypes: true })) {
@@ -71,21 +92,32 @@ function packageSizes(nodeModules: string, outer: string): Array<{ name: string;
   }
   for (const { name, dir } of packageDirs) {
     const label = outer ? `${outer}>${name}` : name;
-    sizes.push({ name: label, bytes: treeBytes(dir, true) });
+    sizes.push({ name: label, size: treeSize(dir, { skipNodeModules: true }) });
     sizes.push(...packageSizes(path.join(dir, 'node_modules'), label));
   }
   return sizes;
 }
 
-/** Apparent size of every regular file below `dir` (symlinks not followed). */
-function treeBytes(dir: string, skipNodeModules = false): number {
-  let total = 0;
+/** Every file and directory below `dir`, itself included (symlinks not followed). */
+function treeSize(dir: string, options: { skipNodeModules?: boolean; byKind?: Record<FileKind, Size> }): Size {
+  const own = fs.lstatSync(dir);
+  const total: Size = { apparent: 0, disk: own.blocks * 512 };
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!(skipNodeModules && entry.name === 'node_modules')) total += treeBytes(full);
-    } else if (entry.isFile()) {
-      total += fs.lstatSync(full).size;
+      if (options.skipNodeModules && entry.name === 'node_modules') continue;
+      const below = treeSize(full, { byKind: options.byKind });
+      total.apparent += below.apparent;
+      total.disk += below.disk;
+    } else {
+      const stat = fs.lstatSync(full);
+      total.apparent += stat.size;
+      total.disk += stat.blocks * 512;
+      const kind = options.byKind?.[kindOf(entry.name)];
+      if (kind) {
+        kind.apparent += stat.size;
+        kind.disk += stat.blocks * 512;
+      }
     }
   }
   return total;

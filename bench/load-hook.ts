@@ -25,6 +25,8 @@ export interface LoadRecord {
 }
 
 export interface LoadProfile {
+  /** performance.timeOrigin: the process start as epoch ms, to place log timestamps */
+  timeOriginEpochMs: number;
   /** ms from process start until this hook ran: Node's own bootstrap */
   hookLoadedMs: number;
   /** ms from process start until the 'exit' event */
@@ -59,7 +61,7 @@ if (output) {
     }
   };
   process.on('exit', () => {
-    const profile: LoadProfile = { hookLoadedMs, exitMs: performance.now(), records };
+    const profile: LoadProfile = { timeOriginEpochMs: performance.timeOrigin, hookLoadedMs, exitMs: performance.now(), records };
     fs.writeFileSync(output, JSON.stringify(profile));
   });
 }

@@ -1,8 +1,10 @@
 /** 2. Generated migrations on a fresh database: preflight against TypeORM's own CLI. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { postgresBinDir } from '../test/support/binaries';
 import { BenchContext, readReport, stepOf } from './context';
 import { generateMigrations, writeTypeormDataSource } from './generate';
-import { events, expectSuccess, progress, repoRoot, runNode, runPreflight, scratchDir, type RunResult } from './process';
+import { baseEnv, events, expectSuccess, progress, repoRoot, runNode, runPreflight, scratchDir } from './process';
 
 export interface ManyMigrationsResult {
   count: number;
@@ -11,8 +13,14 @@ export interface ManyMigrationsResult {
   typeormWallMs: number[];
   preflightRssKb: number[];
   typeormRssKb: number[];
+  preflightCpuMs: number[];
+  typeormCpuMs: number[];
   /** preflight's `migrate` step alone (report), without start-up, wait and check */
   preflightMigrateMs: number[];
+  /** the fresh-database fast path (DESIGN §5): the same migrations with a `preflight baseline` snapshot beside them */
+  baseline?: { writeMs: number; wallMs: number[]; migrateStepMs: number[]; rssKb: number[] };
+  /** why the baseline path was not measured */
+  baselineSkipped?: string;
 }
 
 const typeormDir = path.join(repoRoot, 'node_modules/typeorm');
@@ -22,9 +30,10 @@ export async function manyMigrationsBench(context: BenchContext, count: number, 
   generateMigrations(dir, count);
   const dataSource = path.join(scratchDir(), 'typeorm-datasource.js');
   writeTypeormDataSource(dataSource, dir, typeormDir);
-  progress(`${count} migrations: generated in ${dir}; ${runs} runs each of preflight and typeorm migration:run`);
+  progress(`${count} migrations: generated in ${dir}; ${runs} runs each of preflight (replay), typeorm migration:run and preflight (baseline snapshot)`);
+  const snapshot = await writeSnapshot(context, dir);
 
-  const result: ManyMigrationsResult = { count, runs, preflightWallMs: [], typeormWallMs: [], preflightRssKb: [], typeormRssKb: [], preflightMigrateMs: [] };
+  const result: ManyMigrationsResult = { count, runs, preflightWallMs: [], typeormWallMs: [], preflightRssKb: [], typeormRssKb: [], preflightCpuMs: [], typeormCpuMs: [], preflightMigrateMs: [] };
   for (let run = 0; run < runs; run++) {
     const preflightDb = await context.freshDatabase('many_pf');
     const report = context.reportFile('many');
@@ -39,22 +48,61 @@ export async function manyMigrationsBench(context: BenchContext, count: number, 
 
     const typeormDb = await context.freshDatabase('many_to');
     const typeorm = expectSuccess('typeorm migration:run', await runNode(path.join(typeormDir, 'cli.js'), ['migration:run', '-d', dataSource, '-t', 'each'], {
-      env: context.preflightEnv({ databaseUrl: typeormDb }),
+      env: { ...baseEnv(), DATABASE_URL: typeormDb },
       measureRss: true,
     }));
     await assertAppliedOnce(context, typeormDb, count);
 
     result.preflightWallMs.push(preflight.wallMs);
     result.typeormWallMs.push(typeorm.wallMs);
-    pushRss(result.preflightRssKb, preflight);
-    pushRss(result.typeormRssKb, typeorm);
-    progress(`${count} migrations: run ${run + 1}/${runs}: preflight ${Math.round(preflight.wallMs)} ms, typeorm ${Math.round(typeorm.wallMs)} ms`);
+    pushMeasured(result.preflightRssKb, preflight.peakRssKb);
+    pushMeasured(result.typeormRssKb, typeorm.peakRssKb);
+    pushMeasured(result.preflightCpuMs, preflight.cpuMs);
+    pushMeasured(result.typeormCpuMs, typeorm.cpuMs);
+
+    let baselineNote = '';
+    if (snapshot.dir) {
+      const baselineDb = await context.freshDatabase('many_bl');
+      const baselineReport = context.reportFile('many-baseline');
+      const fast = expectSuccess('preflight run (500 migrations, baseline snapshot)', await runPreflight(['run'], {
+        env: context.preflightEnv({ databaseUrl: baselineDb, extra: { PREFLIGHT_MIGRATIONS: snapshot.dir, PREFLIGHT_TRANSACTION: 'each', PREFLIGHT_REPORT_FILE: baselineReport } }),
+        measureRss: true,
+      }));
+      await assertAppliedOnce(context, baselineDb, count);
+      const migrate = stepOf(readReport(baselineReport), 'migrate');
+      if (migrate.details?.baseline !== count) throw new Error(`the baseline run did not take the snapshot: migrate step ${JSON.stringify(migrate)}`);
+      result.baseline ??= { writeMs: snapshot.writeMs, wallMs: [], migrateStepMs: [], rssKb: [] };
+      result.baseline.wallMs.push(fast.wallMs);
+      result.baseline.migrateStepMs.push(migrate.durationMs);
+      pushMeasured(result.baseline.rssKb, fast.peakRssKb);
+      baselineNote = `, baseline ${Math.round(fast.wallMs)} ms`;
+    }
+    progress(`${count} migrations: run ${run + 1}/${runs}: preflight ${Math.round(preflight.wallMs)} ms, typeorm ${Math.round(typeorm.wallMs)} ms${baselineNote}`);
   }
+  if (!snapshot.dir) result.baselineSkipped = snapshot.skipped;
   return result;
 }
 
-function pushRss(list: number[], result: RunResult): void {
-  if (result.peakRssKb !== undefined) list.push(result.peakRssKb);
+/**
+ * A copy of the migrations with `baseline.sql` beside them, written by `preflight baseline` (which
+ * replays them on a scratch database and pg_dumps it). The replay runs use the directory without it.
+ */
+async function writeSnapshot(context: BenchContext, dir: string): Promise<{ dir?: string; writeMs: number; skipped?: string }> {
+  const withSnapshot = `${dir}-baseline`;
+  fs.cpSync(dir, withSnapshot, { recursive: true });
+  const env = context.preflightEnv({ databaseUrl: await context.freshDatabase('many_snap'), extra: { PREFLIGHT_MIGRATIONS: dir, PREFLIGHT_REPORT_FILE: 'none' } });
+  env.PATH = `${postgresBinDir()}${path.delimiter}${env.PATH}`;
+  const written = await runPreflight(['baseline', '--out', path.join(withSnapshot, 'baseline.sql')], { env });
+  if (written.code !== 0) {
+    const reason = `\`preflight baseline\` exited with ${written.code}: ${written.stdout.trim().split('\n').pop() ?? ''}`.slice(0, 300);
+    progress(`${path.basename(dir)}: baseline path not measured: ${reason}`);
+    return { writeMs: written.wallMs, skipped: reason };
+  }
+  return { dir: withSnapshot, writeMs: written.wallMs };
+}
+
+function pushMeasured(list: number[], value: number | undefined): void {
+  if (value !== undefined) list.push(value);
 }
 
 /** Every generated migration recorded exactly once, and its table really there. */

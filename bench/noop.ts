@@ -3,20 +3,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadProfile } from './load-hook';
 import { BenchContext, readReport } from './context';
-import { baseEnv, cliPath, expectSuccess, loadHookPath, progress, runNode, runPreflight, scratchDir, type RunResult } from './process';
+import { baseEnv, cliPath, events, expectSuccess, loadHookPath, progress, runNode, runPreflight, scratchDir, type RunResult } from './process';
 import { summarise, type StartupSummary } from './startup-profile';
 import { median } from './stats';
 
 const floorPath = path.join(__dirname, 'floor.js');
 
+interface Sample {
+  wallMs: number[];
+  rssKb: number[];
+  cpuMs: number[];
+}
+
 export interface NoopResult {
   runs: number;
-  preflightWallMs: number[];
-  floorWallMs: number[];
-  preflightRssKb: number[];
-  floorRssKb: number[];
+  preflight: Sample;
+  floor: Sample;
   /** median durationMs of each step of preflight's report */
   stepMs: Record<string, number>;
+  /** median ms from process start to each of preflight's log events (first of each name), then to 'exit' */
+  timeline: Array<{ event: string; atMs: number }>;
   preflightProfile: StartupSummary;
   floorProfile: StartupSummary;
 }
@@ -40,38 +46,40 @@ export async function noopBench(context: BenchContext, runs: number, profileRuns
   expectSuccess('preflight run (setup)', await runPreflight(['run'], { env }));
   expectSuccess('floor (warm-up)', await runNode(floorPath, [], { env: floorEnv }));
 
-  const timed = { preflightWallMs: [] as number[], floorWallMs: [] as number[], preflightRssKb: [] as number[], floorRssKb: [] as number[] };
+  const preflight: Sample = { wallMs: [], rssKb: [], cpuMs: [] };
+  const floor: Sample = { wallMs: [], rssKb: [], cpuMs: [] };
   const steps = new Map<string, number[]>();
   for (let run = 0; run < runs; run++) {
     // Alternate, so drift in the machine's load hits both sides alike.
-    const preflight = expectSuccess('preflight run (no-op)', await runPreflight(['run'], { env, measureRss: true }));
-    const floor = expectSuccess('floor', await runNode(floorPath, [], { env: floorEnv, measureRss: true }));
-    assertNoop(readReport(report).steps);
-    timed.preflightWallMs.push(preflight.wallMs);
-    timed.floorWallMs.push(floor.wallMs);
-    record(timed.preflightRssKb, preflight);
-    record(timed.floorRssKb, floor);
-    for (const step of readReport(report).steps) steps.set(step.step, [...(steps.get(step.step) ?? []), step.durationMs]);
+    record(preflight, expectSuccess('preflight run (no-op)', await runPreflight(['run'], { env, measureRss: true })));
+    record(floor, expectSuccess('floor', await runNode(floorPath, [], { env: floorEnv, measureRss: true })));
+    const reported = readReport(report).steps;
+    assertNoop(reported);
+    for (const step of reported) steps.set(step.step, [...(steps.get(step.step) ?? []), step.durationMs]);
   }
   progress(`no-op: ${runs} runs each done; profiling start-up (${profileRuns} runs each, -r load-hook)`);
 
-  const preflightProfiles: LoadProfile[] = [];
+  const preflightProfiles: Array<{ profile: LoadProfile; result: RunResult }> = [];
   const floorProfiles: LoadProfile[] = [];
   for (let run = 0; run < profileRuns; run++) {
     preflightProfiles.push(await profiled(cliPath, ['run'], env));
-    floorProfiles.push(await profiled(floorPath, [], floorEnv));
+    floorProfiles.push((await profiled(floorPath, [], floorEnv)).profile);
   }
   return {
     runs,
-    ...timed,
+    preflight,
+    floor,
     stepMs: Object.fromEntries([...steps].map(([step, values]) => [step, median(values)])),
-    preflightProfile: summarise(preflightProfiles),
+    timeline: timeline(preflightProfiles),
+    preflightProfile: summarise(preflightProfiles.map(({ profile }) => profile)),
     floorProfile: summarise(floorProfiles),
   };
 }
 
-function record(list: number[], result: RunResult): void {
-  if (result.peakRssKb !== undefined) list.push(result.peakRssKb);
+function record(sample: Sample, result: RunResult): void {
+  sample.wallMs.push(result.wallMs);
+  if (result.peakRssKb !== undefined) sample.rssKb.push(result.peakRssKb);
+  if (result.cpuMs !== undefined) sample.cpuMs.push(result.cpuMs);
 }
 
 function assertNoop(steps: ReadonlyArray<{ step: string; status: string }>): void {
@@ -81,11 +89,27 @@ function assertNoop(steps: ReadonlyArray<{ step: string; status: string }>): voi
   }
 }
 
-async function profiled(script: string, args: string[], env: Record<string, string>): Promise<LoadProfile> {
+async function profiled(script: string, args: string[], env: Record<string, string>): Promise<{ profile: LoadProfile; result: RunResult }> {
   const file = path.join(scratchDir(), `load-profile-${path.basename(script)}-${Date.now()}.json`);
-  expectSuccess(`profiled ${path.basename(script)}`, await runNode(script, args, {
+  const result = expectSuccess(`profiled ${path.basename(script)}`, await runNode(script, args, {
     env: { ...env, BENCH_LOAD_PROFILE: file },
     nodeArgs: ['-r', loadHookPath],
   }));
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as LoadProfile;
+  return { profile: JSON.parse(fs.readFileSync(file, 'utf8')) as LoadProfile, result };
+}
+
+/** Where the time of a no-op run goes, from its own log timestamps (ms resolution). */
+function timeline(runs: ReadonlyArray<{ profile: LoadProfile; result: RunResult }>): Array<{ event: string; atMs: number }> {
+  const offsets = new Map<string, number[]>();
+  for (const { profile, result } of runs) {
+    const seen = new Set<string>();
+    for (const event of events(result)) {
+      const name = `${String(event.event)}${typeof event.store === 'string' ? `:${event.store}` : ''}`;
+      if (seen.has(name) || typeof event.timestamp !== 'string') continue;
+      seen.add(name);
+      offsets.set(name, [...(offsets.get(name) ?? []), Date.parse(event.timestamp) - profile.timeOriginEpochMs]);
+    }
+    offsets.set("'exit' event", [...(offsets.get("'exit' event") ?? []), profile.exitMs]);
+  }
+  return [...offsets].map(([event, values]) => ({ event, atMs: median(values) })).sort((a, b) => a.atMs - b.atMs);
 }

@@ -20,6 +20,10 @@ export interface RunResult {
   wallMs: number;
   /** the child's peak resident set size in KiB, when asked for */
   peakRssKb?: number;
+  /** the child's user + system CPU time in ms (10 ms resolution under GNU time), when RSS is asked for */
+  cpuMs?: number;
+  /** Date.now() at spawn, to place the child's log timestamps */
+  spawnedAtEpochMs: number;
   stdout: string;
   stderr: string;
 }
@@ -31,7 +35,7 @@ export interface RunOptions {
   cwd?: string;
   /** options for node itself, before the script (`-r hook.js`) */
   nodeArgs?: string[];
-  /** measure peak RSS (through GNU time, or the VmHWM hook when it is missing) */
+  /** measure peak RSS and CPU time (through GNU time, or the VmHWM hook when it is missing) */
   measureRss?: boolean;
   /** SIGKILL the child after this long; default 120 000 */
   timeoutMs?: number;
@@ -71,12 +75,13 @@ export function runNode(script: string, args: string[], options: RunOptions): Pr
   let commandArgs = [...nodeArgs, script, ...args];
   if (options.measureRss && rssMethod === 'gnu-time') {
     command = '/usr/bin/time';
-    commandArgs = ['-f', '%M', '-o', rssFile, process.execPath, ...commandArgs];
+    commandArgs = ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...commandArgs];
   } else if (options.measureRss) {
     commandArgs = ['-r', peakRssHookPath, ...commandArgs];
     env.BENCH_RSS_FILE = rssFile;
   }
   const cwd = options.cwd ?? scratchDir();
+  const spawnedAtEpochMs = Date.now();
   const started = performance.now();
   const child = spawn(command, commandArgs, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
@@ -90,15 +95,17 @@ export function runNode(script: string, args: string[], options: RunOptions): Pr
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       let peakRssKb: number | undefined;
+      let cpuMs: number | undefined;
       if (options.measureRss) {
         const text = fs.existsSync(rssFile) ? fs.readFileSync(rssFile, 'utf8') : '';
-        // GNU time writes "Command exited with non-zero status N" before the figure on failure.
-        const figure = text.trim().split('\n').pop();
-        peakRssKb = figure && /^\d+$/.test(figure) ? Number(figure) : undefined;
+        // GNU time writes "Command exited with non-zero status N" before the figures on failure.
+        const figures = /^(\d+) ([\d.]+) ([\d.]+)$/m.exec(text);
+        peakRssKb = figures ? Number(figures[1]) : undefined;
+        cpuMs = figures ? Math.round((Number(figures[2]) + Number(figures[3])) * 1000) : undefined;
         fs.rmSync(rssFile, { force: true });
       }
       resolve({
-        code, signal, wallMs, peakRssKb,
+        code, signal, wallMs, peakRssKb, cpuMs, spawnedAtEpochMs,
         stdout: Buffer.concat(output.stdout).toString(),
         stderr: Buffer.concat(output.stderr).toString(),
       });

@@ -4,6 +4,7 @@
  * and bench/results.md.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { startStack, type Stack } from '../test/support/stack';
 import { concurrentBench } from './concurrent';
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   progress('starting PostgreSQL, etcd and Redis (test/support/stack.ts)');
   const stack: Stack = await startStack();
   progress(`stack up in ${stack.startupMs} ms`);
-  const results: BenchResults = { failures: [], baselinePathLanded: baselinePathLanded(), totalMs: 0 };
+  const results: BenchResults = { failures: [], totalMs: 0, loadAverage: [os.loadavg()[0]] };
   const context = await BenchContext.open(stack.info);
   const scenario = async <T>(name: string, work: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -60,19 +61,13 @@ async function main(): Promise<void> {
   results.footprint = await scenario('5 footprint', () => footprintBench());
   removeScratch();
   results.totalMs = performance.now() - started;
+  results.loadAverage.push(os.loadavg()[0]);
 
   const text = markdown(results);
   fs.writeFileSync(path.join(repoRoot, 'bench/results.md'), text);
   process.stdout.write(text);
   progress(`done in ${Math.round(results.totalMs / 1000)} s; written to bench/results.md`);
   if (results.failures.length > 0) process.exitCode = 1;
-}
-
-/** Whether src/ has grown a baseline (squashed schema) path yet; DESIGN §9's "baseline path under 1 s". */
-function baselinePathLanded(): boolean {
-  const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? walk(path.join(dir, entry.name)) : [entry.name]));
-  return walk(path.join(repoRoot, 'src')).some((name) => /baseline/i.test(name));
 }
 
 main().catch((error: unknown) => {

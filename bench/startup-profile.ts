@@ -13,7 +13,8 @@ export function ownerOf(file: string): string {
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
   const relative = path.relative(repoRoot, file);
-  return relative.startsWith('..') ? file : path.dirname(relative);
+  // Generated migrations and the like, outside the repository: one owner per directory.
+  return relative.startsWith('..') ? path.dirname(file) : path.dirname(relative);
 }
 
 function isPackage(owner: string): boolean {

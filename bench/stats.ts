@@ -12,10 +12,16 @@ export function ms(value: number): string {
   return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
 }
 
-/** Megabytes of 10^6 bytes, the unit of the targets (`du -sh` and /usr/bin/time work in KiB). */
-export function mb(bytes: number): string {
-  return Number.isFinite(bytes) ? `${(bytes / 1e6).toFixed(1)} MB` : 'n/a';
+/**
+ * MiB, the unit `du -sh` and GNU time (KiB) work in. DESIGN §9's "typeorm + pg alone: 35 MB" is
+ * what `du -sh node_modules` prints for that install (35 MiB on disk; 24 MB of file contents), so
+ * its targets are read as MiB.
+ */
+export function mib(bytes: number): string {
+  return Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(1)} MiB` : 'n/a';
 }
+
+export const mebibyte = 1048576;
 
 export function kibToBytes(kib: number): number {
   return kib * 1024;
