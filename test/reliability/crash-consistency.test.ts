@@ -21,6 +21,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { Client } from 'pg';
 import { schemaSnapshot } from '../cli/generate-migrations';
 import { freshDatabase, preflightEnv, redisDb, runCli, spawnCli, tempDir, type CliResult, type TestDatabase, type TestRedisDb } from '../support/context';
 import { libraryEntry, migrationSource, otherBackends, seededRandom, waitForNoOtherBackends, writeFiles } from './support';
@@ -32,7 +33,7 @@ const cicMigration = 21;
 /** Sets a Redis key, waits a little (a window for kills), then creates its table. */
 const crossStoreMigration = 30;
 const crossStoreKey = 'crash-consistency:step30';
-const rowsOf = (index: number) => (index === bigTable ? 50_000 : 500);
+const rowsOf = (index: number) => (index === bigTable ? 20_000 : 500);
 const migrationContextModule = path.resolve(__dirname, '../../src/postgres/migration-context.js');
 
 type Anchor = 'spawn' | 'migrations' | 'cic' | 'crossStore';
@@ -81,6 +82,8 @@ function writeMigrations(dir: string): Step[] {
 interface State {
   recorded: number;
   invalidIndexes: string[];
+  /** the CIC migration's index is there and VALID although the migration is not recorded */
+  validIndexAhead: boolean;
   /** the cross-store migration's Redis key is set */
   redisWritten: boolean;
 }
@@ -116,7 +119,12 @@ async function assertConsistent(db: TestDatabase, redis: TestRedisDb, steps: Ste
     assert.equal(n, rowsOf(step.index), `${label}: ${table} holds ${n} rows`);
     if (step.index !== bigTable) assert.equal(indexes.get(`ix_${table}_v`), true, `${label}: index ix_${table}_v of ${step.name} is missing`);
   }
-  return { recorded: recorded.length, invalidIndexes: [...indexes].filter(([, valid]) => !valid).map(([name]) => name), redisWritten: redisValue !== null };
+  return {
+    recorded: recorded.length,
+    invalidIndexes: [...indexes].filter(([, valid]) => !valid).map(([name]) => name),
+    validIndexAhead: indexes.get(`ix_t${bigTable}_v`) === true && !recorded.includes(steps[cicMigration - 1].name),
+    redisWritten: redisValue !== null,
+  };
 }
 
 /** Log-clock lengths (ms) of the clean run's phases. */
@@ -135,8 +143,8 @@ function timeline(result: CliResult, steps: Step[]): Record<Anchor, number> {
   return {
     spawn: end - at((line) => line.event === 'job.started'),
     migrations: end - at((line) => line.event === 'migration.started'),
-    // Within the first 70% of the CIC, so the kill lands while it still runs.
-    cic: duration(cicMigration) * 0.7,
+    // A CIC-anchored kill holds the CIC in its last phase (see killAndRecover), so any delay lands in it.
+    cic: Math.max(duration(cicMigration), 300),
     crossStore: duration(crossStoreMigration),
   };
 }
@@ -193,6 +201,16 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
     try {
       if (checkDeadClient) await db.query(`ALTER DATABASE "${db.name}" SET client_connection_check_interval = '10ms'`);
       const env = { ...(await preflightEnv({ db, redis })), PREFLIGHT_MIGRATIONS: dir };
+      // For a CIC-anchored kill, a transaction holding a snapshot from before the job makes the CIC
+      // wait in its last phase ("wait for old snapshots") with its index still INVALID, so the kill
+      // always lands inside it. It ends right after the kill: without the dead-client check the
+      // orphaned CIC then completes (a VALID index nobody recorded), with it the CIC was cancelled.
+      const blocker = anchor === 'cic' ? new Client({ connectionString: db.url }) : undefined;
+      if (blocker) {
+        await blocker.connect();
+        await blocker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await blocker.query('SELECT 1');
+      }
       const { result } = spawnCli(['run'], env, {
         timeoutMs: 120_000,
         onSpawn: (child) => {
@@ -215,7 +233,7 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
           });
         },
       });
-      const outcome = await result;
+      const outcome = await result.finally(() => blocker?.end());
       assert.ok(!outcome.timedOut, `${label}: the run hung:\n${outcome.stdout}${outcome.stderr}`);
       const killed = outcome.signal === 'SIGKILL';
       if (!killed) assert.equal(outcome.code, 0, `${label}: the run finished before the kill, but failed:\n${outcome.stdout}${outcome.stderr}`);
@@ -245,7 +263,7 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
   }));
 
   t.diagnostic(`kills: ${outcomes.map((o) => `${o.anchor}+${o.delayMs}ms${o.checkDeadClient ? '(check)' : ''} → ${o.killed
-    ? `${o.recorded} recorded${o.invalidIndexes.length > 0 ? `, INVALID ${o.invalidIndexes}` : ''}${o.redisWritten && o.recorded < crossStoreMigration ? ', Redis written ahead' : ''}`
+    ? `${o.recorded} recorded${o.invalidIndexes.length > 0 ? `, INVALID ${o.invalidIndexes}` : ''}${o.validIndexAhead ? ', index built ahead' : ''}${o.redisWritten && o.recorded < crossStoreMigration ? ', Redis written ahead' : ''}`
     : 'finished first'}`).join('; ')}`);
   const killedMidRun = outcomes.filter((outcome) => outcome.killed);
   assert.ok(killedMidRun.length >= anchors.length - 3, `only ${killedMidRun.length} of ${anchors.length} kills landed before the run ended`);
@@ -254,6 +272,8 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
     'no kill interrupted the CREATE INDEX CONCURRENTLY migration');
   assert.ok(outcomes.some((outcome) => outcome.invalidIndexes.includes(`ix_t${bigTable}_v`) && outcome.invalidReported),
     'no kill left an INVALID index for the re-run to report, drop and rebuild (dropInvalidIndex)');
+  assert.ok(outcomes.some((outcome) => outcome.validIndexAhead),
+    'no kill left the CIC\'s index built but unrecorded (CREATE INDEX CONCURRENTLY IF NOT EXISTS on the re-run)');
   assert.ok(outcomes.some((outcome) => outcome.redisWritten && outcome.recorded === crossStoreMigration - 1),
     'no kill landed between the cross-store migration\'s Redis write and its commit');
 });
