@@ -78,7 +78,8 @@ export async function pingEtcd(client: Etcd3, namespace = ''): Promise<void> {
       error instanceof EtcdAuthenticationFailedError ||
       error instanceof EtcdUserNotFoundError ||
       error instanceof EtcdPermissionDeniedError ||
-      error instanceof GRPCUnauthenticatedError
+      error instanceof GRPCUnauthenticatedError ||
+      /user name is empty/.test(reasonOf(error))
     ) {
       throw new PreflightError('config', `etcd refused the credentials: ${reasonOf(error)} — check ETCD_USERNAME, ETCD_PASSWORD and the user's role`, {
         cause: error,

@@ -65,7 +65,15 @@ async function fixtureNames(dir: string): Promise<string[]> {
   }
   const candidates = names.filter((name) => /\.ya?ml$/.test(name)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   // stat, not the dirent type: Kubernetes mounts ConfigMap files as symlinks.
-  const isFile = await Promise.all(candidates.map(async (name) => (await stat(join(dir, name))).isFile()));
+  const isFile = await Promise.all(
+    candidates.map(async (name) => {
+      try {
+        return (await stat(join(dir, name))).isFile();
+      } catch (error) {
+        throw new PreflightError('config', `${displayPath(join(dir, name))}: cannot read the fixture file: ${reasonOf(error)}`, { cause: error });
+      }
+    }),
+  );
   return candidates.filter((_, index) => isFile[index]);
 }
 

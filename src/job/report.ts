@@ -1,4 +1,4 @@
-import { access, constants, open, writeFile } from 'node:fs/promises';
+import { access, constants, writeFile } from 'node:fs/promises';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from './errors';
@@ -39,11 +39,15 @@ export async function reportPath(config: Config): Promise<string | null> {
   }
 }
 
-/** Fails early (exit 78, before any store is touched) when the report file cannot be opened for writing. */
+/**
+ * Writes a `running` report at start: a job killed later leaves that behind (so a pod's termination
+ * message says it never finished), and a file that cannot be written (missing directory, read-only,
+ * a full disk) fails the job early with exit 78, before any store is touched.
+ */
 export async function checkReportWritable(path: string | null): Promise<void> {
   if (path === null) return;
   try {
-    await (await open(path, 'a')).close();
+    await writeFile(path, `${JSON.stringify({ status: 'running', startedAt: new Date().toISOString() })}\n`);
   } catch (error) {
     throw new PreflightError('config', `PREFLIGHT_REPORT_FILE: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`);
   }

@@ -38,13 +38,17 @@ export interface RetryOptions {
 export async function retryUntil<T>(attempt: (remainingMs: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const deadline = performance.now() + options.timeoutMs;
   let delayMs = options.initialDelayMs ?? 100;
+  let lastError: unknown;
   for (let count = 1; ; count++) {
     try {
       return await withinDeadline(attempt(Math.max(deadline - performance.now(), 500)), deadline);
     } catch (error) {
       if (options.signal.aborted) throw interrupted(options.signal);
       const remainingMs = deadline - performance.now();
-      if (options.isPermanent?.(error) || remainingMs <= 0) throw error;
+      if (options.isPermanent?.(error)) throw error;
+      // An attempt cut short by the deadline says less than the failure before it.
+      if (remainingMs <= 0) throw error instanceof DeadlineError && lastError !== undefined ? lastError : error;
+      lastError = error;
       const waitMs = Math.min(delayMs, remainingMs);
       options.onRetry?.(count, error, Math.round(waitMs));
       await sleep(waitMs, options.signal);
@@ -58,7 +62,9 @@ function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
   const remainingMs = Math.max(deadline - performance.now(), 500);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(remainingMs)}ms`)), remainingMs);
+    timer = setTimeout(() => reject(new DeadlineError(`no answer within ${Math.round(remainingMs)}ms`)), remainingMs);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
+
+class DeadlineError extends Error {}

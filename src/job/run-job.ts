@@ -9,10 +9,10 @@ import { unlock } from '../postgres/advisory-lock';
 import { ensureLedger, readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table';
-import { runMigrations } from '../postgres/run-migrations';
+import { prepareMigrations, runMigrations } from '../postgres/run-migrations';
 import { adoptUnrecorded, executorOptions } from './migrate-step';
 import { backupBeforeMigrating } from './backup';
-import { seedAdmin } from './seed-admin';
+import { checkSecretsDir, seedAdmin } from './seed-admin';
 import { applyBaseline } from '../postgres/apply-baseline';
 import { PreflightError, exitCodeOf, reasonOf } from './errors';
 import { acquireJobLock } from './job-lock';
@@ -86,6 +86,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     // Everything that can reject bad input is checked before the first write to any store.
     const fixtures = await step('check', async () => {
       const persistence = redis ? await checkRedisPersistence(redis, config.redisPersistence, log) : 'no redis configured';
+      await checkSecretsDir(config);
       // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
       const files: FixtureFile[] = etcd ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv) : [];
       const sources = await migrationCatalog(config.migrationsPath);
@@ -115,6 +116,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
 
       await step('migrate', async () => {
         if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
+        await prepareMigrations(plan.pending, config.transactionMode);
         const backup = plan.pending.length > 0 && config.backupDir ? await backupBeforeMigrating(config, log, signal) : undefined;
         const baselined = config.baseline && plan.applied.length === 0 ? await applyBaseline(lockClient, config, location, fixtures.sources, log, executorOptions(config, log, signal, lockClient, () => undefined, { etcd, redis }).context) : [];
         await ensureMigrationsTable(lockClient, location);

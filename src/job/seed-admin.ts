@@ -1,5 +1,5 @@
 import { randomBytes, randomInt, scrypt } from 'node:crypto';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
@@ -21,6 +21,17 @@ async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const hash = (await promisify(scrypt)(password, salt, 32)) as Buffer;
   return `scrypt$16384$8$1$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Fails early (exit 78, before any store is touched) when the first admin would be seeded into a directory that cannot be written. */
+export async function checkSecretsDir(config: Config): Promise<void> {
+  if (!config.secretsDir || config.customMigrations) return;
+  try {
+    await mkdir(config.secretsDir, { recursive: true, mode: 0o700 });
+    await access(config.secretsDir, constants.W_OK);
+  } catch (error) {
+    throw new PreflightError('config', `PREFLIGHT_SECRETS_DIR: cannot write ${config.secretsDir} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`, { cause: error });
+  }
 }
 
 export interface SeedResult {

@@ -88,13 +88,17 @@ export async function waitForRedis(config: Config, log: Logger, signal: AbortSig
   if (!settings) return undefined;
   const started = performance.now();
   const isAuthError = (error: unknown) => /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(reasonOf(error));
+  const isBadDatabase = (error: unknown) => /DB index is out of range/i.test(reasonOf(error));
   const client = await retryUntil(() => connectRedis(settings), {
     timeoutMs: config.waitTimeoutMs,
     signal,
-    isPermanent: isAuthError,
+    isPermanent: (error) => isAuthError(error) || isBadDatabase(error),
     onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'redis', attempt, delayMs, error: reasonOf(error) }),
   }).catch((error: unknown) => {
     if (error instanceof PreflightError) throw error;
+    if (isBadDatabase(error)) {
+      throw new PreflightError('config', `REDIS_URL: Redis at ${redisHost(settings.url)} has no such database (${reasonOf(error)}): use an index below the server's "databases" setting`, { cause: error });
+    }
     if (isAuthError(error)) {
       throw new PreflightError('config', `Redis at ${redisHost(settings.url)} rejected the credentials: check REDIS_URL or REDIS_PASSWORD (${reasonOf(error)})`, { cause: error });
     }

@@ -42,7 +42,13 @@ export async function applyBaseline(
   const text = await readFile(file, 'utf8');
   const header = text.slice(0, text.indexOf('\n'));
   if (!header.startsWith(baselineHeaderPrefix)) throw new PreflightError('data', `${file} is not a preflight baseline (no header): regenerate it with preflight baseline`);
-  const covered = (JSON.parse(header.slice(baselineHeaderPrefix.length)) as { migrations: string[] }).migrations;
+  let covered: string[];
+  try {
+    covered = (JSON.parse(header.slice(baselineHeaderPrefix.length)) as { migrations: string[] }).migrations;
+    if (!Array.isArray(covered)) throw new Error('no "migrations" list');
+  } catch (error) {
+    throw new PreflightError('data', `${file}: the header is not valid (${reasonOf(error)}): regenerate it with preflight baseline`);
+  }
   const byName = new Map(sources.map((source) => [source.name, source]));
   const strangers = covered.filter((name) => !byName.has(name));
   if (strangers.length > 0) throw new PreflightError('data', `${file} covers ${strangers.join(', ')}, which this build does not contain: regenerate it with preflight baseline`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PreflightError } from '../job/errors';
+import { PreflightError, reasonOf } from '../job/errors';
 import {
   checkedOrder,
   classLoader,
@@ -83,7 +83,12 @@ async function readManifest(directory: string): Promise<Manifest | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new PreflightError('config', `PREFLIGHT_MIGRATIONS: cannot read ${join(directory, manifestFileName)} (${(error as NodeJS.ErrnoException).code})`);
   }
-  const manifest = JSON.parse(text) as Manifest;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new PreflightError('data', `${join(directory, manifestFileName)} is not valid JSON (${reasonOf(error)}): rebuild, or run preflight manifest`);
+  }
   if (manifest.version !== 1 || !Array.isArray(manifest.migrations)) {
     throw new PreflightError('data', `${join(directory, manifestFileName)} is not a preflight manifest (version 1): rebuild, or run preflight manifest`);
   }

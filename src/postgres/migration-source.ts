@@ -66,7 +66,8 @@ export async function loadMigrationClasses(file: string): Promise<MigrationClass
   try {
     moduleExports = await loadModule(file);
   } catch (error) {
-    throw new PreflightError('data', `migration file ${basename(file)} cannot be loaded: ${(error as Error).message}`, { cause: error });
+    const reason = ((error as Error).message ?? String(error)).split('\n')[0];
+    throw new PreflightError('data', `migration file ${basename(file)} cannot be loaded: ${reason}`, { cause: error });
   }
   return Object.values(moduleExports).filter(
     (exported): exported is MigrationClass => typeof exported === 'function' && typeof exported.prototype?.up === 'function',

@@ -57,12 +57,20 @@ interface Step {
  * when there is work to do.
  */
 export async function runMigrations(pending: MigrationSource[], options: ExecutorOptions): Promise<MigrationRun[]> {
+  return execute(await prepareMigrations(pending, options.transactionMode), options);
+}
+
+/**
+ * Loads the pending migrations and refuses what cannot run (`transaction = false` under `all`):
+ * called before anything is written, so a broken migration file changes nothing.
+ */
+export async function prepareMigrations(pending: MigrationSource[], transactionMode: ExecutorOptions['transactionMode']): Promise<Step[]> {
   const steps = await Promise.all(pending.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'up' as const })));
   const outside = steps.filter((step) => step.migration.transaction === false);
-  if (options.transactionMode === 'all' && outside.length > 0) {
+  if (transactionMode === 'all' && outside.length > 0) {
     throw new PreflightError('data', `migration ${outside.map((step) => step.source.name).join(', ')} sets transaction = false, which PREFLIGHT_TRANSACTION=all cannot honour: use PREFLIGHT_TRANSACTION=each`);
   }
-  return execute(steps, options);
+  return steps;
 }
 
 /** Reverts the given applied migrations, newest first, each with its `down` and its records removed together. */

@@ -19,6 +19,9 @@ export async function connectRedis(settings: RedisSettings): Promise<Redis> {
   try {
     await client.connect();
     await client.ping();
+    // ioredis only emits a failed SELECT as an event and carries on in database 0: check it here.
+    const database = Number(new URL(settings.url).pathname.slice(1) || 0);
+    if (database > 0) await client.select(database);
   } catch (error) {
     client.disconnect();
     throw lastError ?? error;

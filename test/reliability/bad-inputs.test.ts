@@ -144,14 +144,14 @@ const cases: BadInput[] = [
     message: /PREFLIGHT_REPORT_FILE: cannot write \S+\/missing\/report\.json \(ENOENT\)/, env: ({ dir }) => ({ PREFLIGHT_REPORT_FILE: path.join(dir, 'missing', 'report.json') }) },
   { name: 'report file on a full disk', category: 'output file', input: '`PREFLIGHT_REPORT_FILE=/dev/full` (opens, every write fails with ENOSPC)', code: 78,
     message: /PREFLIGHT_REPORT_FILE: cannot write \/dev\/full \(ENOSPC\)/, env: () => ({ PREFLIGHT_REPORT_FILE: '/dev/full' }),
-    todo: 'the start-up check only opens the file (src/job/report.ts checkReportWritable), which /dev/full allows; the job then migrates and loads fixtures, the final write fails with ENOSPC, which is only logged as report.write_failed, and it exits 0 with no job.failed line' },
+    },
   { name: 'backup directory that cannot be created', category: 'output file', input: '`PREFLIGHT_BACKUP_DIR=<a file>/backups`', code: 70,
     message: /^backup of database test_\w+ to \S+\/backups failed: cannot create the directory \(ENOTDIR.* — no migration was applied/,
     env: ({ dir }) => ({ PREFLIGHT_BACKUP_DIR: path.join(writeFiles(dir, { 'not-a-dir': '' }), 'not-a-dir', 'backups') }) },
   { name: 'secrets directory that cannot be written', category: 'output file', input: '`PREFLIGHT_SECRETS_DIR=<a file>/secrets` (where the first admin\'s keypair goes)', code: 78,
     message: /PREFLIGHT_SECRETS_DIR: cannot write \S+\/secrets/,
     env: ({ dir }) => ({ PREFLIGHT_SECRETS_DIR: path.join(writeFiles(dir, { 'not-a-dir': '' }), 'not-a-dir', 'secrets') }),
-    todo: 'not checked at start like the report file: the job applies every migration (the whole schema), then the seed step (src/job/seed-admin.ts) fails with exit 70 "PREFLIGHT_SECRETS_DIR: cannot write .../admin-keypair.env (ENOTDIR); the admin was not created", and a retry with the same setting fails the same way' },
+    },
 
   // ---- stores ----
   { name: 'PostgreSQL unreachable', category: 'store', input: '`DATABASE_URL` with port 1 (nothing listens), `PREFLIGHT_WAIT_TIMEOUT=2s`', code: 69,
@@ -177,7 +177,7 @@ const cases: BadInput[] = [
     message: /^etcd at .*: etcd refused the credentials: .* — check ETCD_USERNAME, ETCD_PASSWORD/, env: () => ({ ETCD_PASSWORD: 'wrong-password' }) },
   { name: 'etcd credentials missing', category: 'store', input: 'no `ETCD_USERNAME`/`ETCD_PASSWORD` for an etcd with authentication on', code: 78,
     message: /^etcd at .*ETCD_USERNAME/, env: () => ({ ETCD_USERNAME: undefined, ETCD_PASSWORD: undefined, PREFLIGHT_WAIT_TIMEOUT: '2s' }),
-    todo: 'etcd answers at once with "INVALID_ARGUMENT: etcdserver: user name is empty"; src/etcd/client.ts pingEtcd does not treat it as a credentials error, so the job retries for the whole PREFLIGHT_WAIT_TIMEOUT and exits 69 "etcd at ... not reachable within 2s"' },
+    },
   { name: 'Redis unreachable', category: 'store', input: '`REDIS_URL=redis://:<password>@127.0.0.1:1/0`, `PREFLIGHT_WAIT_TIMEOUT=8s`', code: 69,
     message: /^Redis at 127\.0\.0\.1:1\/0 not reachable within 8s/,
     env: ({ stack }) => ({ REDIS_URL: `redis://:${encodeURIComponent(stack.redis.password)}@127.0.0.1:1/0`, PREFLIGHT_WAIT_TIMEOUT: '8s' }) },
@@ -189,7 +189,7 @@ const cases: BadInput[] = [
     env: () => ({ PREFLIGHT_REDIS_PERSISTENCE: 'rdb' }) },
   { name: 'Redis database index out of range', category: 'store', input: '`REDIS_URL=redis://...:6379/5000` (the server has 1024 databases)', code: 78,
     message: /REDIS_URL.*5000/, env: ({ stack }) => ({ REDIS_URL: `redis://:${encodeURIComponent(stack.redis.password)}@${stack.redis.host}:${stack.redis.port}/5000` }),
-    todo: 'ioredis\'s SELECT 5000 fails ("ERR DB index is out of range") but src/redis/client.ts connectRedis only checks connect() and PING, so the job runs everything against Redis database 0 and exits 0' },
+    },
 
   // ---- fixture files (all validated before anything is written) ----
   { name: 'fixture YAML syntax error', category: 'fixture file', input: 'a fixture file with an unclosed quote', code: 65,
@@ -214,7 +214,6 @@ const cases: BadInput[] = [
     env: (ctx) => fixtures(ctx, { '20-bad.yaml': 'prefix: x\ndata:\n  mount: ${UNSET_FIXTURE_VAR}\n' }) },
   { name: 'fixture file that is a dangling symlink', category: 'fixture file', input: '`20-bad.yaml` → a file that does not exist (a broken ConfigMap mount)', code: 78,
     message: /\S+\/20-bad\.yaml: cannot read the fixture file/,
-    todo: 'src/etcd/fixture-file.ts fixtureNames stats every *.yaml with Promise.all and lets the ENOENT escape: exit 1 "internal error (a bug, please report it): ENOENT: no such file or directory, stat \'.../20-bad.yaml\'"',
     env: (ctx) => {
       const found = fixtures(ctx, {});
       fs.symlinkSync('/nonexistent/20-bad.yaml', path.join(found.PREFLIGHT_FIXTURES, '20-bad.yaml'));
@@ -238,14 +237,14 @@ const cases: BadInput[] = [
   { name: 'non-transactional migration in one transaction', category: 'migration', input: '`transaction = false` with `PREFLIGHT_TRANSACTION=all`', code: 65,
     message: /^migration Concurrent1800000000001 sets transaction = false, which PREFLIGHT_TRANSACTION=all cannot honour/,
     env: (ctx) => ({ ...migrations(ctx, [migrationSource('Concurrent1800000000001', `    await queryRunner.query('CREATE TABLE c (id int)');`, { transaction: false })]), PREFLIGHT_TRANSACTION: 'all' }),
-    todo: 'refused only after the lock, in src/postgres/run-migrations.ts runMigrations, after src/job/run-job.ts has created the empty migrations and preflight_migrations tables: the README says a bad migration file changes nothing anywhere' },
+    },
   { name: 'manifest that is not JSON', category: 'migration', input: '`preflight-manifest.json` containing `{not json`', code: 65,
     message: /preflight-manifest\.json/, env: (ctx) => migrations(ctx, [['preflight-manifest.json', '{not json']]),
-    todo: 'src/postgres/manifest.ts readManifest calls JSON.parse unguarded: exit 1 "internal error (a bug, please report it): Expected property name or \'}\' in JSON at position 1", not naming the file' },
+    },
   { name: 'manifest naming a missing file', category: 'migration', input: 'the manifest lists `missing.js`, which is not there', code: 65,
     message: /^migration file missing\.js cannot be loaded: Cannot find module/,
     env: (ctx) => migrations(ctx, [['preflight-manifest.json', JSON.stringify({ version: 1, migrations: [{ name: 'Gone1800000000001', timestamp: 1800000000001, file: 'missing.js', checksum: '0'.repeat(64) }] })]]),
-    todo: 'with a manifest, modules load only after the lock (src/job/run-job.ts migrate step), so the empty migrations and preflight_migrations tables are created first; and the message spans several lines (Node\'s "Require stack:" list)' },
+    },
   { name: 'baseline without its header', category: 'migration', input: '`baseline.sql` beside the migrations without its `-- preflight baseline:` first line', code: 65,
     message: /baseline\.sql is not a preflight baseline \(no header\): regenerate it with preflight baseline/,
     env: (ctx) => migrations(ctx, [first, ['baseline.sql', 'CREATE TABLE first (id int);\n']]) },
@@ -255,7 +254,7 @@ const cases: BadInput[] = [
   { name: 'baseline header that is not JSON', category: 'migration', input: '`baseline.sql` starting `-- preflight baseline: {migrations`', code: 65,
     message: /baseline\.sql/,
     env: (ctx) => migrations(ctx, [first, ['baseline.sql', '-- preflight baseline: {migrations\nCREATE TABLE first (id int);\n']]),
-    todo: 'src/postgres/apply-baseline.ts applyBaseline calls JSON.parse on the header unguarded: exit 1 "internal error (a bug, please report it): ..." without naming the file' },
+    },
   { name: 'migration edited after it was applied', category: 'migration', input: '`First1800000000001` changed since an earlier run applied it, plus a new pending migration', code: 65,
     message: /^migration First1800000000001 changed after it was applied \(checksum differs\)/,
     prepare: async (ctx, env) => {
