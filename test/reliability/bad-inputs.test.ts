@@ -176,7 +176,7 @@ const cases: BadInput[] = [
   { name: 'etcd wrong password', category: 'store', input: '`ETCD_PASSWORD` wrong', code: 78,
     message: /^etcd at .*: etcd refused the credentials: .* — check ETCD_USERNAME, ETCD_PASSWORD/, env: () => ({ ETCD_PASSWORD: 'wrong-password' }) },
   { name: 'etcd credentials missing', category: 'store', input: 'no `ETCD_USERNAME`/`ETCD_PASSWORD` for an etcd with authentication on', code: 78,
-    message: /^etcd at .*ETCD_USERNAME/, env: () => ({ ETCD_USERNAME: undefined, ETCD_PASSWORD: undefined, PREFLIGHT_WAIT_TIMEOUT: '2s' }),
+    message: /^etcd at .*ETCD_USERNAME/, env: () => ({ ETCD_USERNAME: undefined, ETCD_PASSWORD: undefined, PREFLIGHT_WAIT_TIMEOUT: '20s' }),
     },
   { name: 'Redis unreachable', category: 'store', input: '`REDIS_URL=redis://:<password>@127.0.0.1:1/0`, `PREFLIGHT_WAIT_TIMEOUT=8s`', code: 69,
     message: /^Redis at 127\.0\.0\.1:1\/0 not reachable within 8s/,
