@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../job/errors';
 import { preflightVersion } from '../job/version';
-import { ensureLedger, ledgerInsert } from './ledger';
+import { ensureLedger, ledgerName } from './ledger';
 import { ensureMigrationsTable, qualifiedName, type MigrationsTable } from './migrations-table';
 import { migrationsDirectory, type MigrationSource } from './migration-source';
 import { attachMigrationContext, type BaselineRunner, type MigrationContext } from './migration-context';
@@ -59,11 +59,18 @@ export async function applyBaseline(
     await ensureMigrationsTable(client, location);
     await ensureLedger(client, location);
     await runBaselineData(client, covered.map((name) => byName.get(name)!), { ...stores, log });
-    for (const name of covered) {
-      const source = byName.get(name)!;
-      await client.query(`INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2)`, [source.timestamp, source.name]);
-      await client.query(...ledgerInsert(location, { name, checksum: source.checksum, durationMs: null, appliedBy: hostname(), preflightVersion, adopted: false }));
-    }
+    // Two statements for any number of migrations; WITH ORDINALITY keeps TypeORM's ids in migration order.
+    const coveredSources = covered.map((name) => byName.get(name)!);
+    await client.query(
+      `INSERT INTO ${qualifiedName(location)} ("timestamp", "name")
+       SELECT t, n FROM unnest($1::bigint[], $2::varchar[]) WITH ORDINALITY AS u(t, n, o) ORDER BY o`,
+      [coveredSources.map((source) => source.timestamp), covered],
+    );
+    await client.query(
+      `INSERT INTO ${ledgerName(location)} (name, checksum, duration_ms, applied_by, preflight_version, adopted)
+       SELECT n, c, NULL, $3, $4, false FROM unnest($1::varchar[], $2::char(64)[]) AS u(n, c)`,
+      [covered, coveredSources.map((source) => source.checksum), hostname(), preflightVersion],
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
