@@ -40,8 +40,10 @@ test('rehearse applies the pending migration to a restored copy, reverts and re-
   try {
     const result = await runCli(['rehearse', '--from', dump], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: migrationsDir(withNote) });
     assert.equal(result.code, 0, result.stdout);
-    for (const phase of ['up', 'down', 'up again']) {
-      assert.match(result.stdout, new RegExp(`^AddNote1800000000002\\s+${phase}\\s+\\d+ ms\\s+AccessExclusiveLock public\\.first \\(!\\)$`, 'm'), `${phase} row:\n${result.stdout}`);
+    assert.match(result.stdout, /^AddNote1800000000002\s+up\s+\d+ ms\s+AccessExclusiveLock public\.first \(!\)$/m, `up row:\n${result.stdout}`);
+    // The lock sampler can miss the short later phases on a loaded machine (then it says "(sampled)"); their rows must exist.
+    for (const phase of ['down', 'up again']) {
+      assert.match(result.stdout, new RegExp(`^AddNote1800000000002\\s+${phase}\\s+\\d+ ms\\s+(AccessExclusiveLock public\\.first \\(!\\)|- \\(sampled\\))$`, 'm'), `${phase} row:\n${result.stdout}`);
     }
     assert.doesNotMatch(result.stdout, /^First1800000000001/m, 'only pending migrations run');
     const finished = result.lines.find((line) => line.event === 'rehearse.finished');
@@ -63,7 +65,8 @@ test('a plain SQL dump is restored with psql and rehearsed the same way', async 
   try {
     const result = await runCli(['rehearse', '--from', dump], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: migrationsDir(withNote) });
     assert.equal(result.code, 0, result.stdout);
-    assert.match(result.stdout, /^AddNote1800000000002\s+up again\s+\d+ ms\s+AccessExclusiveLock public\.first/m);
+    assert.match(result.stdout, /^AddNote1800000000002\s+up\s+\d+ ms\s+AccessExclusiveLock public\.first/m);
+    assert.match(result.stdout, /^AddNote1800000000002\s+up again\s+\d+ ms/m);
     assert.deepEqual(await rehearsalDatabases(db), []);
   } finally {
     await db.close();
