@@ -82,6 +82,8 @@ function demoEnv(stack: Stack, reportFile: string): Record<string, string> {
     STORAGE_MOUNT: '/tmp/vfroot',
     LOG_FORMAT: 'pretty',
     PREFLIGHT_REPORT_FILE: reportFile,
+    // The first admin's generated keypair lands here (mode 0600); the demo's stack directory goes away with it.
+    PREFLIGHT_SECRETS_DIR: `${stack.dir}/secrets`,
   };
 }
 
