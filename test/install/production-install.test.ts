@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { etcdNamespace, freshDatabase, preflightEnv, redisDb, tempDir } from '../support/context';
+import { etcdNamespace, freshDatabase, preflightEnv, redisDb, tempDir, type CliResult } from '../support/context';
 
 /** dist/test/install/ → the repository root and its dist/. */
 const repoRoot = path.resolve(__dirname, '../../..');
@@ -23,14 +23,8 @@ const nodeMajor = 24;
 const nodeCacheRoot = path.join(os.tmpdir(), `preflight-node${nodeMajor}-cache`);
 const testTimeout = 180_000;
 
-interface Exec {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  timedOut: boolean;
-}
+/** What a child process left behind: the CLI runner's result without the parsed log lines. */
+type Exec = Omit<CliResult, 'lines'>;
 
 function exec(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Exec> {
   const startedAt = Date.now();

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { Client } from 'pg';
-import { runCli, spawnCli, tempDir, type CliResult } from '../support/context';
+import { createDatabaseOn, runCli, spawnCli, tempDir, type CliResult } from '../support/context';
 import { startStack, type Stack } from '../support/stack';
 import { eventOf, leakedSentinels, logSpanMs, onlyFailure, platformMigrations, userRelations, writeFiles } from './support';
 
@@ -34,17 +34,8 @@ async function ensureRunning(...servers: Array<'postgres' | 'etcd' | 'redis'>): 
   for (const server of servers) if (!stack[server].running) await stack[server].start();
 }
 
-async function createDatabase(): Promise<{ name: string; url: string }> {
-  const { postgres } = stack.info;
-  const name = `outage_${randomBytes(5).toString('hex')}`;
-  const admin = new Client({ connectionString: postgres.adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  return { name, url: `postgres://postgres:${encodeURIComponent(postgres.password)}@${postgres.host}:${postgres.port}/${name}` };
+function createDatabase(): Promise<{ name: string; url: string }> {
+  return createDatabaseOn(stack.info.postgres, 'outage');
 }
 
 async function query<T = Record<string, unknown>>(url: string, sql: string): Promise<T[]> {

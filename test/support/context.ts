@@ -43,16 +43,7 @@ export interface TestDatabase {
 
 /** A new, empty, uniquely named database (the whole cluster is thrown away after the run). */
 export async function freshDatabase(): Promise<TestDatabase> {
-  const { postgres } = await testStack();
-  const name = `test_${uniqueSuffix()}`;
-  const admin = new Client({ connectionString: postgres.adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = `postgres://postgres:${encodeURIComponent(postgres.password)}@${postgres.host}:${postgres.port}/${name}`;
+  const { name, url } = await createDatabaseOn((await testStack()).postgres, 'test');
   let client: Promise<Client> | undefined;
   const connected = (): Promise<Client> => {
     client ??= (async () => {
@@ -71,6 +62,19 @@ export async function freshDatabase(): Promise<TestDatabase> {
       client = undefined;
     },
   };
+}
+
+/** Creates `<prefix>_<random>` on a stack's PostgreSQL (the shared one, or a test's private stack). */
+export async function createDatabaseOn(postgres: StackInfo['postgres'], prefix: string): Promise<{ name: string; url: string }> {
+  const name = `${prefix}_${uniqueSuffix()}`;
+  const admin = new Client({ connectionString: postgres.adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return { name, url: `postgres://postgres:${encodeURIComponent(postgres.password)}@${postgres.host}:${postgres.port}/${name}` };
 }
 
 export interface TestEtcdNamespace {
