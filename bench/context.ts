@@ -11,9 +11,15 @@ export class BenchContext {
   readonly etcd: Etcd3;
   private readonly admin: Client;
 
-  private constructor(readonly info: StackInfo, admin: Client) {
+  private constructor(
+    readonly info: StackInfo,
+    admin: Client,
+  ) {
     this.admin = admin;
-    this.etcd = new Etcd3({ hosts: info.etcd.endpoint, auth: { username: info.etcd.username, password: info.etcd.password } });
+    this.etcd = new Etcd3({
+      hosts: info.etcd.endpoint,
+      auth: { username: info.etcd.username, password: info.etcd.password },
+    });
   }
 
   static async open(info: StackInfo): Promise<BenchContext> {
@@ -53,12 +59,20 @@ export class BenchContext {
 
   /** etcd's current revision: it moves on every write, anywhere. */
   async etcdRevision(): Promise<string> {
-    const response = await this.etcd.kv.range({ key: Buffer.from('/bench/'), range_end: Buffer.from('/bench0'), count_only: true });
+    const response = await this.etcd.kv.range({
+      key: Buffer.from('/bench/'),
+      range_end: Buffer.from('/bench0'),
+      count_only: true,
+    });
     return response.header.revision;
   }
 
   async etcdKeyCount(namespace: string): Promise<number> {
-    const response = await this.etcd.kv.range({ key: Buffer.from(`${namespace}/`), range_end: Buffer.from(`${namespace}0`), count_only: true });
+    const response = await this.etcd.kv.range({
+      key: Buffer.from(`${namespace}/`),
+      range_end: Buffer.from(`${namespace}0`),
+      count_only: true,
+    });
     return Number(response.count);
   }
 
@@ -66,7 +80,12 @@ export class BenchContext {
    * The environment of a preflight run against these stores. `etcd` adds ETCD_* (and the
    * STORAGE_MOUNT the shipped fixtures need); `redis` adds REDIS_URL.
    */
-  preflightEnv(parts: { databaseUrl: string; namespace?: string; redis?: boolean; extra?: Record<string, string> }): Record<string, string> {
+  preflightEnv(parts: {
+    databaseUrl: string;
+    namespace?: string;
+    redis?: boolean;
+    extra?: Record<string, string>;
+  }): Record<string, string> {
     const env: Record<string, string> = {
       ...baseEnv(),
       DATABASE_URL: parts.databaseUrl,
@@ -111,6 +130,7 @@ export function readReport(file: string): Report {
 
 export function stepOf(report: Report, name: string): ReportStep {
   const found = report.steps.find((step) => step.step === name);
-  if (!found) throw new Error(`the report has no ${name} step: ${JSON.stringify(report.steps.map((step) => step.step))}`);
+  if (!found)
+    throw new Error(`the report has no ${name} step: ${JSON.stringify(report.steps.map((step) => step.step))}`);
   return found;
 }

@@ -23,7 +23,12 @@ async function main(): Promise<void> {
   const ops: IRequestOp[] = [];
   for (let group = 0; group < Number(env.BENCH_GROUPS); group++) {
     for (let key = 0; key < Number(env.BENCH_KEYS_PER_GROUP); key++) {
-      ops.push({ request_put: { key: Buffer.from(`${namespace}/${fixtureKey(group, key)}`), value: Buffer.from(fixtureValue(group, key)) } });
+      ops.push({
+        request_put: {
+          key: Buffer.from(`${namespace}/${fixtureKey(group, key)}`),
+          value: Buffer.from(fixtureValue(group, key)),
+        },
+      });
     }
   }
   const batches: IRequestOp[][] = [];

@@ -22,48 +22,81 @@ export interface FixturesResult {
   baselineWriteMs: number[];
 }
 
-export async function fixturesBench(context: BenchContext, shape: FixtureShape, firstRuns: number, rerunRuns: number): Promise<FixturesResult> {
+export async function fixturesBench(
+  context: BenchContext,
+  shape: FixtureShape,
+  firstRuns: number,
+  rerunRuns: number,
+): Promise<FixturesResult> {
   const keys = shape.groups * shape.keysPerGroup;
   const dir = path.join(scratchDir(), 'fixtures-bench');
   generateFixture(dir, shape);
   // A database already at head, so the job's only work is the fixture file.
   const databaseUrl = await context.freshDatabase('fixtures');
-  const envFor = (namespace: string, report: string) => context.preflightEnv({
-    databaseUrl, namespace, redis: true, extra: { PREFLIGHT_FIXTURES: dir, PREFLIGHT_REPORT_FILE: report },
-  });
+  const envFor = (namespace: string, report: string) =>
+    context.preflightEnv({
+      databaseUrl,
+      namespace,
+      redis: true,
+      extra: { PREFLIGHT_FIXTURES: dir, PREFLIGHT_REPORT_FILE: report },
+    });
   // The platform's migrations may read etcd and Redis, so this set-up run gets all three stores.
-  const setupEnv = context.preflightEnv({ databaseUrl, namespace: context.freshNamespace('fixtures-setup'), redis: true, extra: { PREFLIGHT_REPORT_FILE: 'none' } });
+  const setupEnv = context.preflightEnv({
+    databaseUrl,
+    namespace: context.freshNamespace('fixtures-setup'),
+    redis: true,
+    extra: { PREFLIGHT_REPORT_FILE: 'none' },
+  });
   expectSuccess('preflight run (migrations for the fixtures database)', await runPreflight(['run'], { env: setupEnv }));
 
   const result: FixturesResult = {
-    keys, firstRuns, rerunRuns, firstWallMs: [], firstFixturesStepMs: [], firstCheckStepMs: [], rerunWallMs: [],
-    rerunFixturesStepMs: [], rerunCheckStepMs: [], rerunRevisionMoves: 0, baselineWallMs: [], baselineWriteMs: [],
+    keys,
+    firstRuns,
+    rerunRuns,
+    firstWallMs: [],
+    firstFixturesStepMs: [],
+    firstCheckStepMs: [],
+    rerunWallMs: [],
+    rerunFixturesStepMs: [],
+    rerunCheckStepMs: [],
+    rerunRevisionMoves: 0,
+    baselineWallMs: [],
+    baselineWriteMs: [],
   };
-  progress(`${keys} fixture keys: ${firstRuns} first applies (fresh namespaces) and baseline runs, ${rerunRuns} unchanged re-runs`);
+  progress(
+    `${keys} fixture keys: ${firstRuns} first applies (fresh namespaces) and baseline runs, ${rerunRuns} unchanged re-runs`,
+  );
   let lastNamespace = '';
   for (let run = 0; run < firstRuns; run++) {
     const namespace = context.freshNamespace('fixtures');
     const report = context.reportFile('fixtures');
-    const first = expectSuccess('preflight run (fixtures, first apply)', await runPreflight(['run'], { env: envFor(namespace, report) }));
+    const first = expectSuccess(
+      'preflight run (fixtures, first apply)',
+      await runPreflight(['run'], { env: envFor(namespace, report) }),
+    );
     const written = await context.etcdKeyCount(namespace);
-    if (written !== keys + 1) throw new Error(`first apply wrote ${written} keys under ${namespace}, expected ${keys} and the hash record`);
+    if (written !== keys + 1)
+      throw new Error(`first apply wrote ${written} keys under ${namespace}, expected ${keys} and the hash record`);
     result.firstWallMs.push(first.wallMs);
     result.firstFixturesStepMs.push(stepOf(readReport(report), 'fixtures').durationMs);
     result.firstCheckStepMs.push(stepOf(readReport(report), 'check').durationMs);
     lastNamespace = namespace;
 
     const baselineNamespace = context.freshNamespace('baseline');
-    const baseline = expectSuccess('etcd baseline', await runNode(path.join(__dirname, 'etcd-baseline.js'), [], {
-      env: {
-        ...baseEnv(),
-        ETCD_ENDPOINTS: context.info.etcd.endpoint,
-        ETCD_USERNAME: context.info.etcd.username,
-        ETCD_PASSWORD: context.info.etcd.password,
-        ETCD_NAMESPACE: baselineNamespace,
-        BENCH_GROUPS: String(shape.groups),
-        BENCH_KEYS_PER_GROUP: String(shape.keysPerGroup),
-      },
-    }));
+    const baseline = expectSuccess(
+      'etcd baseline',
+      await runNode(path.join(__dirname, 'etcd-baseline.js'), [], {
+        env: {
+          ...baseEnv(),
+          ETCD_ENDPOINTS: context.info.etcd.endpoint,
+          ETCD_USERNAME: context.info.etcd.username,
+          ETCD_PASSWORD: context.info.etcd.password,
+          ETCD_NAMESPACE: baselineNamespace,
+          BENCH_GROUPS: String(shape.groups),
+          BENCH_KEYS_PER_GROUP: String(shape.keysPerGroup),
+        },
+      }),
+    );
     const baselineKeys = await context.etcdKeyCount(baselineNamespace);
     if (baselineKeys !== keys) throw new Error(`the baseline wrote ${baselineKeys} keys, expected ${keys}`);
     result.baselineWallMs.push(baseline.wallMs);
@@ -73,7 +106,10 @@ export async function fixturesBench(context: BenchContext, shape: FixtureShape, 
   for (let run = 0; run < rerunRuns; run++) {
     const report = context.reportFile('fixtures-rerun');
     const before = await context.etcdRevision();
-    const rerun = expectSuccess('preflight run (fixtures, unchanged)', await runPreflight(['run'], { env: envFor(lastNamespace, report) }));
+    const rerun = expectSuccess(
+      'preflight run (fixtures, unchanged)',
+      await runPreflight(['run'], { env: envFor(lastNamespace, report) }),
+    );
     const after = await context.etcdRevision();
     const fixtures = stepOf(readReport(report), 'fixtures');
     if (fixtures.status !== 'unchanged') throw new Error(`unchanged re-run: fixtures step is ${fixtures.status}`);

@@ -24,7 +24,12 @@ async function main(): Promise<void> {
   const redis = new Redis(required('REDIS_URL'), { lazyConnect: true, maxRetriesPerRequest: 0 });
   const namespace = process.env.ETCD_NAMESPACE ?? '';
   const [head, fixtureRecord, redisValue] = await Promise.all([
-    pg.connect().then(async () => (await pg.query<{ head: string | null }>('SELECT max("timestamp") AS head FROM migrations')).rows[0].head),
+    pg
+      .connect()
+      .then(
+        async () =>
+          (await pg.query<{ head: string | null }>('SELECT max("timestamp") AS head FROM migrations')).rows[0].head,
+      ),
     etcd.get(`${namespace}/_preflight/fixtures/10-config.yaml`).string(),
     redis.connect().then(() => redis.get('bench:floor')),
   ]);

@@ -23,7 +23,12 @@ export interface InstallSize {
   installMs: number;
 }
 
-type FileKind = 'source maps (*.map)' | 'type declarations (*.d.ts)' | 'TypeScript sources (*.ts)' | 'docs (*.md)' | 'everything else';
+type FileKind =
+  | 'source maps (*.map)'
+  | 'type declarations (*.d.ts)'
+  | 'TypeScript sources (*.ts)'
+  | 'docs (*.md)'
+  | 'everything else';
 
 export interface FootprintResult {
   tarball: { file: string; bytes: number; files: number };
@@ -38,7 +43,12 @@ export async function footprintBench(): Promise<FootprintResult> {
   const packed = await npm(['pack', '--pack-destination', dir, '--ignore-scripts', '--json'], repoRoot);
   const [pack] = JSON.parse(packed) as Array<{ filename: string; size: number; entryCount: number }>;
   const tarball = path.join(dir, pack.filename);
-  const version = (name: string) => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (name: string) =>
+    (
+      JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   const baselineSpecs = [`typeorm@${version('typeorm')}`, `pg@${version('pg')}`];
   progress(`footprint: npm install --omit=dev of ${pack.filename} and of ${baselineSpecs.join(' + ')} (in parallel)`);
   const [preflight, baseline] = await Promise.all([
@@ -50,19 +60,47 @@ export async function footprintBench(): Promise<FootprintResult> {
 
 async function install(dir: string, specs: string[], label: string): Promise<InstallSize> {
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'footprint', version: '0.0.0', private: true }));
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'footprint', version: '0.0.0', private: true }),
+  );
   const started = performance.now();
-  await npm(['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...specs], dir);
+  await npm(
+    [
+      'install',
+      '--omit=dev',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=error',
+      ...specs,
+    ],
+    dir,
+  );
   const installMs = performance.now() - started;
   const nodeModules = path.join(dir, 'node_modules');
   const byKind = emptyKinds();
   const total = treeSize(nodeModules, { byKind });
   const bySize = packageSizes(nodeModules, '');
-  return { spec: label, total, packages: bySize.length, bySize: bySize.sort((a, b) => b.size.disk - a.size.disk), byKind, installMs };
+  return {
+    spec: label,
+    total,
+    packages: bySize.length,
+    bySize: bySize.sort((a, b) => b.size.disk - a.size.disk),
+    byKind,
+    installMs,
+  };
 }
 
 function emptyKinds(): Record<FileKind, Size> {
-  const kinds: FileKind[] = ['source maps (*.map)', 'type declarations (*.d.ts)', 'TypeScript sources (*.ts)', 'docs (*.md)', 'everything else'];
+  const kinds: FileKind[] = [
+    'source maps (*.map)',
+    'type declarations (*.d.ts)',
+    'TypeScript sources (*.ts)',
+    'docs (*.md)',
+    'everything else',
+  ];
   return Object.fromEntries(kinds.map((kind) => [kind, { apparent: 0, disk: 0 }])) as Record<FileKind, Size>;
 }
 
@@ -84,7 +122,8 @@ function packageSizes(nodeModules: string, outer: string): Array<{ name: string;
     const dir = path.join(nodeModules, entry.name);
     if (entry.name.startsWith('@')) {
       for (const scoped of fs.readdirSync(dir, { withFileTypes: true })) {
-        if (scoped.isDirectory()) packageDirs.push({ name: `${entry.name}/${scoped.name}`, dir: path.join(dir, scoped.name) });
+        if (scoped.isDirectory())
+          packageDirs.push({ name: `${entry.name}/${scoped.name}`, dir: path.join(dir, scoped.name) });
       }
     } else {
       packageDirs.push({ name: entry.name, dir });
@@ -137,6 +176,10 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`)),
+    );
   });
 }

@@ -33,7 +33,10 @@ class ${name} {
 }
 exports.${name} = ${name};
 `;
-    fs.writeFileSync(path.join(dir, `${firstTimestamp + index * 1000}-BenchTable${String(index).padStart(4, '0')}.js`), source);
+    fs.writeFileSync(
+      path.join(dir, `${firstTimestamp + index * 1000}-BenchTable${String(index).padStart(4, '0')}.js`),
+      source,
+    );
   }
 }
 
@@ -43,7 +46,9 @@ exports.${name} = ${name};
  * the file lives in a temp dir outside the project.
  */
 export function writeTypeormDataSource(file: string, migrationsDir: string, typeormDir: string): void {
-  fs.writeFileSync(file, `"use strict";
+  fs.writeFileSync(
+    file,
+    `"use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
 const { DataSource } = require(${JSON.stringify(typeormDir)});
 exports.default = new DataSource({
@@ -53,7 +58,8 @@ exports.default = new DataSource({
     migrationsTransactionMode: 'each',
     logging: false,
 });
-`);
+`,
+  );
 }
 
 /** The fixture layout: `groups` maps of `keysPerGroup` keys, under prefix `bench`. */

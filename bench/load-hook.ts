@@ -57,11 +57,23 @@ if (output) {
       const inclusiveMs = performance.now() - startMs;
       frames.pop();
       if (frames.length > 0) frames[frames.length - 1].childMs += inclusiveMs;
-      records.push({ file: filename, parent: this.parent?.filename ?? undefined, startMs, inclusiveMs, selfMs: inclusiveMs - frame.childMs, depth });
+      records.push({
+        file: filename,
+        parent: this.parent?.filename ?? undefined,
+        startMs,
+        inclusiveMs,
+        selfMs: inclusiveMs - frame.childMs,
+        depth,
+      });
     }
   };
   process.on('exit', () => {
-    const profile: LoadProfile = { timeOriginEpochMs: performance.timeOrigin, hookLoadedMs, exitMs: performance.now(), records };
+    const profile: LoadProfile = {
+      timeOriginEpochMs: performance.timeOrigin,
+      hookLoadedMs,
+      exitMs: performance.now(),
+      records,
+    };
     fs.writeFileSync(output, JSON.stringify(profile));
   });
 }

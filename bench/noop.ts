@@ -3,7 +3,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadProfile } from './load-hook';
 import { BenchContext, readReport } from './context';
-import { baseEnv, cliPath, events, expectSuccess, loadHookPath, progress, runNode, runPreflight, scratchDir, type RunResult } from './process';
+import {
+  baseEnv,
+  cliPath,
+  events,
+  expectSuccess,
+  loadHookPath,
+  progress,
+  runNode,
+  runPreflight,
+  scratchDir,
+  type RunResult,
+} from './process';
 import { summarise, type StartupSummary } from './startup-profile';
 import { median } from './stats';
 
@@ -85,21 +96,31 @@ function record(sample: Sample, result: RunResult): void {
 function assertNoop(steps: ReadonlyArray<{ step: string; status: string }>): void {
   for (const name of ['migrate', 'fixtures']) {
     const step = steps.find((candidate) => candidate.step === name);
-    if (step?.status !== 'unchanged') throw new Error(`no-op run: step ${name} is ${step?.status ?? 'missing'}, not unchanged`);
+    if (step?.status !== 'unchanged')
+      throw new Error(`no-op run: step ${name} is ${step?.status ?? 'missing'}, not unchanged`);
   }
 }
 
-async function profiled(script: string, args: string[], env: Record<string, string>): Promise<{ profile: LoadProfile; result: RunResult }> {
+async function profiled(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ profile: LoadProfile; result: RunResult }> {
   const file = path.join(scratchDir(), `load-profile-${path.basename(script)}-${Date.now()}.json`);
-  const result = expectSuccess(`profiled ${path.basename(script)}`, await runNode(script, args, {
-    env: { ...env, BENCH_LOAD_PROFILE: file },
-    nodeArgs: ['-r', loadHookPath],
-  }));
+  const result = expectSuccess(
+    `profiled ${path.basename(script)}`,
+    await runNode(script, args, {
+      env: { ...env, BENCH_LOAD_PROFILE: file },
+      nodeArgs: ['-r', loadHookPath],
+    }),
+  );
   return { profile: JSON.parse(fs.readFileSync(file, 'utf8')) as LoadProfile, result };
 }
 
 /** Where the time of a no-op run goes, from its own log timestamps (ms resolution). */
-function timeline(runs: ReadonlyArray<{ profile: LoadProfile; result: RunResult }>): Array<{ event: string; atMs: number }> {
+function timeline(
+  runs: ReadonlyArray<{ profile: LoadProfile; result: RunResult }>,
+): Array<{ event: string; atMs: number }> {
   const offsets = new Map<string, number[]>();
   for (const { profile, result } of runs) {
     const seen = new Set<string>();

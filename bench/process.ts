@@ -105,7 +105,12 @@ export function runNode(script: string, args: string[], options: RunOptions): Pr
         fs.rmSync(rssFile, { force: true });
       }
       resolve({
-        code, signal, wallMs, peakRssKb, cpuMs, spawnedAtEpochMs,
+        code,
+        signal,
+        wallMs,
+        peakRssKb,
+        cpuMs,
+        spawnedAtEpochMs,
         stdout: Buffer.concat(output.stdout).toString(),
         stderr: Buffer.concat(output.stderr).toString(),
       });
@@ -122,7 +127,9 @@ export function runPreflight(args: string[], options: RunOptions): Promise<RunRe
 export function expectSuccess(what: string, result: RunResult): RunResult {
   if (result.code !== 0) {
     const tail = (text: string) => text.split('\n').slice(-15).join('\n');
-    throw new Error(`${what} exited with ${result.code ?? result.signal}\n--- stdout (end)\n${tail(result.stdout)}\n--- stderr (end)\n${tail(result.stderr)}`);
+    throw new Error(
+      `${what} exited with ${result.code ?? result.signal}\n--- stdout (end)\n${tail(result.stdout)}\n--- stderr (end)\n${tail(result.stderr)}`,
+    );
   }
   return result;
 }

@@ -32,7 +32,9 @@ const plan = {
 async function main(): Promise<void> {
   if (!fs.existsSync(cliPath)) throw new Error(`${cliPath} is missing: build first (npm run bench does)`);
   const started = performance.now();
-  progress(`peak RSS via ${rssMethod === 'gnu-time' ? '/usr/bin/time -f %M' : 'VmHWM read at exit (install the apt package `time` for GNU time)'}`);
+  progress(
+    `peak RSS via ${rssMethod === 'gnu-time' ? '/usr/bin/time -f %M' : 'VmHWM read at exit (install the apt package `time` for GNU time)'}`,
+  );
   progress('starting PostgreSQL, etcd and Redis (test/support/stack.ts)');
   const stack: Stack = await startStack();
   progress(`stack up in ${stack.startupMs} ms`);
@@ -50,9 +52,15 @@ async function main(): Promise<void> {
   };
   try {
     results.noop = await scenario('1 no-op run', () => noopBench(context, plan.noopRuns, plan.profileRuns));
-    results.many = await scenario(`2 ${plan.migrations} migrations`, () => manyMigrationsBench(context, plan.migrations, plan.migrationRuns));
-    results.concurrent = await scenario(`3 ${plan.instances} at once`, () => concurrentBench(context, plan.instances, plan.concurrentRounds));
-    results.fixtures = await scenario('4 fixtures', () => fixturesBench(context, plan.fixtureShape, plan.fixtureFirstRuns, plan.fixtureReruns));
+    results.many = await scenario(`2 ${plan.migrations} migrations`, () =>
+      manyMigrationsBench(context, plan.migrations, plan.migrationRuns),
+    );
+    results.concurrent = await scenario(`3 ${plan.instances} at once`, () =>
+      concurrentBench(context, plan.instances, plan.concurrentRounds),
+    );
+    results.fixtures = await scenario('4 fixtures', () =>
+      fixturesBench(context, plan.fixtureShape, plan.fixtureFirstRuns, plan.fixtureReruns),
+    );
   } finally {
     await context.close();
     await stack.stop();
@@ -71,7 +79,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   removeScratch();
   process.exit(1);
 });

@@ -100,7 +100,9 @@ export function summarise(profiles: readonly LoadProfile[]): StartupSummary {
     runs: profiles.length,
     hookLoadedMs: median(profiles.map((profile) => profile.hookLoadedMs)),
     exitMs: median(profiles.map((profile) => profile.exitMs)),
-    requireMs: median(profiles.map((profile) => outermost(profile.records).reduce((sum, record) => sum + record.inclusiveMs, 0))),
+    requireMs: median(
+      profiles.map((profile) => outermost(profile.records).reduce((sum, record) => sum + record.inclusiveMs, 0)),
+    ),
     modules: median(profiles.map((profile) => profile.records.length)),
     owners: owners.sort((a, b) => b.selfMs - a.selfMs),
     entries: entries.sort((a, b) => b.inclusiveMs - a.inclusiveMs),

@@ -28,7 +28,9 @@ export function kibToBytes(kib: number): number {
 }
 
 export function ratio(value: number, baseline: number): string {
-  return Number.isFinite(value) && Number.isFinite(baseline) && baseline > 0 ? `${(value / baseline).toFixed(2)}×` : 'n/a';
+  return Number.isFinite(value) && Number.isFinite(baseline) && baseline > 0
+    ? `${(value / baseline).toFixed(2)}×`
+    : 'n/a';
 }
 
 /** `[min–max]` of a sample, so the table shows how noisy a median is. */
@@ -56,7 +58,9 @@ export function markdownTable(rows: readonly Row[]): string {
   const header = ['#', 'figure', 'preflight (median)', 'baseline (median)', 'ratio', 'target', 'verdict'];
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   for (const row of rows) {
-    lines.push(`| ${[row.item, row.figure, row.preflight, row.baseline, row.ratio, row.target, row.verdict].map(escapeCell).join(' | ')} |`);
+    lines.push(
+      `| ${[row.item, row.figure, row.preflight, row.baseline, row.ratio, row.target, row.verdict].map(escapeCell).join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -53,8 +53,12 @@ export class Simulations1700000200000 implements MigrationInterface {
         platform            varchar(8) NOT NULL CHECK (platform IN ('direct', 'batch')),
         CONSTRAINT uq_tasks_simulation_task UNIQUE (simulation_id, task_id)
       )`);
-    await queryRunner.query(`CREATE TABLE celery_tasks (id bigint PRIMARY KEY CONSTRAINT fk_celery_tasks_id REFERENCES tasks (id), celery_id varchar(64))`);
-    await queryRunner.query(`CREATE TABLE batch_tasks (id bigint PRIMARY KEY CONSTRAINT fk_batch_tasks_id REFERENCES tasks (id))`);
+    await queryRunner.query(
+      `CREATE TABLE celery_tasks (id bigint PRIMARY KEY CONSTRAINT fk_celery_tasks_id REFERENCES tasks (id), celery_id varchar(64))`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE batch_tasks (id bigint PRIMARY KEY CONSTRAINT fk_batch_tasks_id REFERENCES tasks (id))`,
+    );
     for (const table of ['inputs', 'logfiles']) {
       await queryRunner.query(`
         CREATE TABLE ${table} (
@@ -81,7 +85,18 @@ export class Simulations1700000200000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['pages', 'estimators', 'logfiles', 'inputs', 'batch_tasks', 'celery_tasks', 'tasks', 'batch_simulations', 'celery_simulations', 'simulations']) {
+    for (const table of [
+      'pages',
+      'estimators',
+      'logfiles',
+      'inputs',
+      'batch_tasks',
+      'celery_tasks',
+      'tasks',
+      'batch_simulations',
+      'celery_simulations',
+      'simulations',
+    ]) {
       await queryRunner.query(`DROP TABLE ${table}`);
     }
   }

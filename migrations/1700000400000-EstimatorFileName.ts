@@ -14,7 +14,7 @@ export class EstimatorFileName1700000400000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const { log } = migrationContext(queryRunner);
     await queryRunner.query(`ALTER TABLE estimators ADD COLUMN file_name varchar(256)`);
-    for (let filled = 0; ; ) {
+    for (let filled = 0; ;) {
       const [, count] = (await queryRunner.query(
         `UPDATE estimators SET file_name = name, name = lower(regexp_replace(trim(name), '\\.[A-Za-z0-9]+$', ''))
           WHERE id IN (SELECT id FROM estimators WHERE file_name IS NULL ORDER BY id LIMIT ${batchRows})`,

@@ -12,7 +12,9 @@ export class KernelsTerminatedAtIndex1700000500000 implements MigrationInterface
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await dropInvalidIndex(queryRunner, 'ix_kernels_terminated_at');
-    await queryRunner.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_kernels_terminated_at ON kernels (terminated_at)`);
+    await queryRunner.query(
+      `CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_kernels_terminated_at ON kernels (terminated_at)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

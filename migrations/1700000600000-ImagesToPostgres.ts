@@ -53,7 +53,11 @@ export class ImagesToPostgres1700000600000 implements MigrationInterface {
 async function importLegacyImages(queryRunner: BaselineRunner, name: string): Promise<void> {
   const { etcd, log } = migrationContext(queryRunner);
   if (!etcd) {
-    log.info({ event: 'migration.info', name, message: 'etcd is not configured: created the image tables, imported nothing' });
+    log.info({
+      event: 'migration.info',
+      name,
+      message: 'etcd is not configured: created the image tables, imported nothing',
+    });
     return;
   }
   const keys = await etcd.readPrefix('images');
@@ -64,7 +68,17 @@ async function importLegacyImages(queryRunner: BaselineRunner, name: string): Pr
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (name, architecture) DO UPDATE SET config_digest = EXCLUDED.config_digest, size_bytes = EXCLUDED.size_bytes,
          labels = EXCLUDED.labels, resources = EXCLUDED.resources`,
-      [image.name, image.image, image.tag, image.registry, image.architecture, image.digest, image.sizeBytes, JSON.stringify(image.labels), JSON.stringify(image.resources)],
+      [
+        image.name,
+        image.image,
+        image.tag,
+        image.registry,
+        image.architecture,
+        image.digest,
+        image.sizeBytes,
+        JSON.stringify(image.labels),
+        JSON.stringify(image.resources),
+      ],
     );
   }
   let aliases = 0;
@@ -99,13 +113,24 @@ function legacyImages(keys: Map<string, string>): LegacyImage[] {
     const [, registry, image, tag, ...rest] = key.split('/').map((segment) => decodeURIComponent(segment));
     if (registry === undefined || registry === '_aliases' || image === undefined || tag === undefined) continue;
     const id = `${registry}/${image}:${tag}`;
-    const entry = images.get(id) ?? { name: id, registry, image, tag, architecture: 'x86_64', digest: null, sizeBytes: 0, labels: {}, resources: {} };
+    const entry = images.get(id) ?? {
+      name: id,
+      registry,
+      image,
+      tag,
+      architecture: 'x86_64',
+      digest: null,
+      sizeBytes: 0,
+      labels: {},
+      resources: {},
+    };
     images.set(id, entry);
     if (rest.length === 0) entry.digest = value;
     else if (rest[0] === 'size_bytes') entry.sizeBytes = Number(value) || 0;
     else if (rest[0] === 'architecture') entry.architecture = value;
     else if (rest[0] === 'labels' && rest[1]) entry.labels[rest[1]] = value;
-    else if (rest[0] === 'resource' && rest[1] && rest[2]) entry.resources[rest[1]] = { ...entry.resources[rest[1]], [rest[2]]: value };
+    else if (rest[0] === 'resource' && rest[1] && rest[2])
+      entry.resources[rest[1]] = { ...entry.resources[rest[1]], [rest[2]]: value };
   }
   return [...images.values()];
 }

@@ -14,9 +14,14 @@ export class ConcurrencyUsedToRedis1700000700000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const { redis, log } = migrationContext(queryRunner);
-    const rows = (await queryRunner.query(`SELECT access_key, concurrency_used FROM keypairs`)) as Array<{ access_key: string; concurrency_used: number }>;
+    const rows = (await queryRunner.query(`SELECT access_key, concurrency_used FROM keypairs`)) as Array<{
+      access_key: string;
+      concurrency_used: number;
+    }>;
     if (rows.length > 0 && !redis) {
-      throw new Error(`${rows.length} keypairs have a concurrency count to move to Redis, but Redis is not configured: set REDIS_URL`);
+      throw new Error(
+        `${rows.length} keypairs have a concurrency count to move to Redis, but Redis is not configured: set REDIS_URL`,
+      );
     }
     if (redis && rows.length > 0) {
       const pipeline = redis.pipeline();
@@ -35,7 +40,10 @@ export class ConcurrencyUsedToRedis1700000700000 implements MigrationInterface {
     if (!redis) throw new Error('the concurrency counts live in Redis, which is not configured: set REDIS_URL');
     const counts = await redis.mget(rows.map((row) => redisKey(row.access_key)));
     for (const [index, row] of rows.entries()) {
-      await queryRunner.query(`UPDATE keypairs SET concurrency_used = $1 WHERE access_key = $2`, [Number(counts[index] ?? 0), row.access_key]);
+      await queryRunner.query(`UPDATE keypairs SET concurrency_used = $1 WHERE access_key = $2`, [
+        Number(counts[index] ?? 0),
+        row.access_key,
+      ]);
     }
   }
 }

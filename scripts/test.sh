@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f package.json ] || { echo "$0: cannot find the repository root" >&2; exit 1; }
 bash scripts/ensure-deps.sh
+npm run lint
 npm test -- "$@"

@@ -2,16 +2,28 @@ import type { Config } from '../config';
 import { retentionCutoff } from '../config/retention';
 import type { Logger } from '../log/logger';
 import { clearHistory, type ClearHistoryResult } from '../job/clear-history';
-import { exitCodes, PreflightError } from '../job/errors';
+import { exitCodes, PreflightError } from '../core/errors';
 
 /** preflight clear-history --retention D [--vacuum] [--dry-run]: deletes old history and prints one summary line. */
-export async function clearHistoryCommand(config: Config, log: Logger, signal: AbortSignal, flags: Record<string, string | boolean | undefined>): Promise<number> {
+export async function clearHistoryCommand(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  flags: Record<string, string | boolean | undefined>,
+): Promise<number> {
   if (typeof flags.retention !== 'string') {
-    throw new PreflightError('usage', 'preflight clear-history: --retention is required, e.g. --retention 30d (accepted: 30m, 6h, 3d, 2w, 3mo, 1yr; a bare number is seconds)');
+    throw new PreflightError(
+      'usage',
+      'preflight clear-history: --retention is required, e.g. --retention 30d (accepted: 30m, 6h, 3d, 2w, 3mo, 1yr; a bare number is seconds)',
+    );
   }
   // Parsed before any store is touched: a typo in a cron line must delete nothing.
   const cutoff = retentionCutoff(flags.retention, new Date());
-  const result = await clearHistory(config, log, signal, { cutoff, vacuum: flags.vacuum === true, dryRun: flags['dry-run'] === true });
+  const result = await clearHistory(config, log, signal, {
+    cutoff,
+    vacuum: flags.vacuum === true,
+    dryRun: flags['dry-run'] === true,
+  });
   process.stdout.write(`${summaryLine(result)}\n`);
   log.info({
     event: 'clear-history.finished',

@@ -37,21 +37,28 @@ export const commands = {
     positionals: { min: 0, max: 1 },
   },
   'clear-history': {
-    summary: 'delete terminated kernels and sessions older than the retention, in batches, and their Redis keys (for a daily cron job)',
+    summary:
+      'delete terminated kernels and sessions older than the retention, in batches, and their Redis keys (for a daily cron job)',
     usage: 'preflight clear-history --retention DURATION [--vacuum] [--dry-run]',
     options: {
-      retention: { type: 'string', description: 'keep what terminated within this long: 30m, 6h, 3d, 2w, 3mo, 1yr (months and years by the calendar)' },
+      retention: {
+        type: 'string',
+        description:
+          'keep what terminated within this long: 30m, 6h, 3d, 2w, 3mo, 1yr (months and years by the calendar)',
+      },
       vacuum: { type: 'boolean', description: 'VACUUM ANALYZE the trimmed tables afterwards' },
       'dry-run': { type: 'boolean', description: 'count what would be deleted, delete nothing' },
     },
   },
   rehearse: {
-    summary: 'restore a dump into a scratch database, run the pending migrations (and down/up the newest), report durations and locks, drop it',
+    summary:
+      'restore a dump into a scratch database, run the pending migrations (and down/up the newest), report durations and locks, drop it',
     usage: 'preflight rehearse --from DUMP',
     options: { from: { type: 'string', description: 'a pg_dump file (custom or plain format)' } },
   },
   baseline: {
-    summary: 'write the schema snapshot of every migration (applied on a scratch database) for the fresh-database fast path',
+    summary:
+      'write the schema snapshot of every migration (applied on a scratch database) for the fresh-database fast path',
     usage: 'preflight baseline [--out FILE]',
     options: { out: { type: 'string', description: 'where to write it (default: migrations/baseline.sql)' } },
   },
@@ -63,7 +70,7 @@ export const commands = {
     needsConfig: false,
   },
   manifest: {
-    summary: "write preflight-manifest.json (names, timestamps, checksums) for a directory of compiled migrations",
+    summary: 'write preflight-manifest.json (names, timestamps, checksums) for a directory of compiled migrations',
     usage: 'preflight manifest DIR',
     options: {},
     positionals: { min: 1, max: 1 },
@@ -96,6 +103,16 @@ export function generalHelp(): string {
 
 export function commandHelp(name: CommandName): string {
   const spec: CommandSpec = commands[name];
-  const options = Object.entries(spec.options).map(([option, { description }]) => `  --${option.padEnd(10)} ${description}`);
-  return [`Usage: ${spec.usage}`, '', spec.summary, '', 'Options:', ...options, `  --${'help'.padEnd(10)} show this help`].join('\n');
+  const options = Object.entries(spec.options).map(
+    ([option, { description }]) => `  --${option.padEnd(10)} ${description}`,
+  );
+  return [
+    `Usage: ${spec.usage}`,
+    '',
+    spec.summary,
+    '',
+    'Options:',
+    ...options,
+    `  --${'help'.padEnd(10)} show this help`,
+  ].join('\n');
 }

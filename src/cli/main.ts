@@ -3,11 +3,11 @@ import { loadConfig, type Config } from '../config';
 import { createLogger } from '../log/create-logger';
 import type { Logger } from '../log/logger';
 import { createRedactor } from '../log/redact';
-import { exitCodeOf, exitCodes, PreflightError, reasonOf } from '../job/errors';
+import { exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
 import { status } from '../job/status';
-import { preflightVersion } from '../job/version';
+import { preflightVersion } from '../core/version';
 import { waitForEtcd, waitForPostgres, waitForRedis } from '../job/wait-for-stores';
 import { createMigration } from '../job/create-migration';
 import { down, type DownTarget } from '../job/down';
@@ -36,28 +36,50 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       process.stdout.write(`${preflightVersion}\n`);
       return exitCodes.ok;
     }
-    if ((commands[args.command] as CommandSpec).needsConfig === false) return await offlineCommand(args.command, args.positionals, args.flags);
+    if ((commands[args.command] as CommandSpec).needsConfig === false)
+      return await offlineCommand(args.command, args.positionals, args.flags);
     config = loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true });
   } catch (error) {
     return fail(bootLog, error);
   }
   const machineOutput = args.command === 'status' && args.flags.json === true;
-  const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: config.secrets, stream: machineOutput ? process.stderr : undefined });
+  const log = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    secrets: config.secrets,
+    stream: machineOutput ? process.stderr : undefined,
+  });
 
   try {
     switch (args.command) {
       case 'run': {
         const report = await reportPath(config);
         await checkReportWritable(report);
-        log.info({ event: 'job.started', version: preflightVersion, database: config.postgres.database, host: config.postgres.host });
+        log.info({
+          event: 'job.started',
+          version: preflightVersion,
+          database: config.postgres.database,
+          host: config.postgres.host,
+        });
         const outcome = await runJob(config, log, stop.signal);
         await writeReport(report, outcome.report, createRedactor(config.secrets), log);
         if (outcome.error !== undefined) return fail(log, outcome.error);
-        log.info({ event: 'job.finished', status: 'ok', durationMs: outcome.report.durationMs, lockWaitMs: outcome.report.lockWaitMs, steps: Object.fromEntries(outcome.report.steps.map((step) => [step.step, step.status])), report: report ?? undefined });
+        log.info({
+          event: 'job.finished',
+          status: 'ok',
+          durationMs: outcome.report.durationMs,
+          lockWaitMs: outcome.report.lockWaitMs,
+          steps: Object.fromEntries(outcome.report.steps.map((step) => [step.step, step.status])),
+          report: report ?? undefined,
+        });
         return exitCodes.ok;
       }
       case 'wait': {
-        const [pg, etcd, redis] = await Promise.all([waitForPostgres(config, log, stop.signal), waitForEtcd(config, log, stop.signal), waitForRedis(config, log, stop.signal)]);
+        const [pg, etcd, redis] = await Promise.all([
+          waitForPostgres(config, log, stop.signal),
+          waitForEtcd(config, log, stop.signal),
+          waitForRedis(config, log, stop.signal),
+        ]);
         await Promise.all([pg.end(), etcd?.close(), redis?.quit()]);
         return exitCodes.ok;
       }
@@ -65,9 +87,19 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       case 'verify': {
         const result = await status(config, log, stop.signal);
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        log.info({ event: `${args.command}.result`, state: result.state, applied: result.applied.length, pending: result.pending, unknown: result.unknown });
+        log.info({
+          event: `${args.command}.result`,
+          state: result.state,
+          applied: result.applied.length,
+          pending: result.pending,
+          unknown: result.unknown,
+        });
         if (result.problem) log.warn({ event: `${args.command}.inconsistent`, message: result.problem });
-        return result.state === 'up-to-date' ? exitCodes.ok : result.state === 'pending' ? exitCodes.pending : exitCodes.data;
+        return result.state === 'up-to-date'
+          ? exitCodes.ok
+          : result.state === 'pending'
+            ? exitCodes.pending
+            : exitCodes.data;
       }
       case 'down': {
         const runs = await down(config, log, stop.signal, downTarget(args.positionals[0], args.flags.to));
@@ -95,19 +127,26 @@ function downTarget(count: string | undefined, to: string | boolean | undefined)
     return { to };
   }
   if (count === undefined) return { count: 1 };
-  if (!/^[1-9]\d*$/.test(count)) throw new PreflightError('usage', `preflight down: N must be a positive whole number (got "${count}")`);
+  if (!/^[1-9]\d*$/.test(count))
+    throw new PreflightError('usage', `preflight down: N must be a positive whole number (got "${count}")`);
   return { count: Number(count) };
 }
 
 /** Commands that touch no store: they need no configuration and print their result. */
-async function offlineCommand(command: string, positionals: string[], flags: Record<string, string | boolean | undefined>): Promise<number> {
+async function offlineCommand(
+  command: string,
+  positionals: string[],
+  flags: Record<string, string | boolean | undefined>,
+): Promise<number> {
   if (command === 'create') {
     const dir = typeof flags.dir === 'string' ? flags.dir : 'migrations';
     process.stdout.write(`${await createMigration(positionals[0], resolve(process.cwd(), dir))}\n`);
     return exitCodes.ok;
   }
   const written = await writeManifest(resolve(process.cwd(), positionals[0]));
-  process.stdout.write(`wrote ${written.length} migrations to ${resolve(process.cwd(), positionals[0], 'preflight-manifest.json')}\n`);
+  process.stdout.write(
+    `wrote ${written.length} migrations to ${resolve(process.cwd(), positionals[0], 'preflight-manifest.json')}\n`,
+  );
   return exitCodes.ok;
 }
 
@@ -115,9 +154,20 @@ async function offlineCommand(command: string, positionals: string[], flags: Rec
 function fail(log: Logger, error: unknown): number {
   const exitCode = exitCodeOf(error);
   if (error instanceof PreflightError) {
-    log.error({ event: 'job.failed', exitCode, message: error.message, details: error.details.length > 0 ? error.details : undefined, cause: error.cause ? reasonOf(error.cause) : undefined });
+    log.error({
+      event: 'job.failed',
+      exitCode,
+      message: error.message,
+      details: error.details.length > 0 ? error.details : undefined,
+      cause: error.cause ? reasonOf(error.cause) : undefined,
+    });
   } else {
-    log.error({ event: 'job.failed', exitCode, message: `internal error (a bug, please report it): ${reasonOf(error)}`, stack: error instanceof Error ? error.stack : undefined });
+    log.error({
+      event: 'job.failed',
+      exitCode,
+      message: `internal error (a bug, please report it): ${reasonOf(error)}`,
+      stack: error instanceof Error ? error.stack : undefined,
+    });
   }
   return exitCode;
 }

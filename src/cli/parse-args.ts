@@ -1,11 +1,16 @@
 import { parseArgs } from 'node:util';
-import { PreflightError } from '../job/errors';
+import { PreflightError } from '../core/errors';
 import { commands, isCommand, type CommandName, type CommandSpec } from './commands';
 
 export type ParsedArgs =
   | { kind: 'help'; command?: CommandName }
   | { kind: 'version' }
-  | { kind: 'command'; command: CommandName; flags: Record<string, string | boolean | undefined>; positionals: string[] };
+  | {
+      kind: 'command';
+      command: CommandName;
+      flags: Record<string, string | boolean | undefined>;
+      positionals: string[];
+    };
 
 /** Parses argv (without node and script); bad usage throws a usage error naming the culprit. */
 export function parseArguments(argv: string[]): ParsedArgs {
@@ -18,7 +23,10 @@ export function parseArguments(argv: string[]): ParsedArgs {
   if (first === '--version' || first === '-v') return { kind: 'version' };
   if (!isCommand(first)) {
     const hint = first.startsWith('-') ? `unknown option ${first}` : `unknown command "${first}"`;
-    throw new PreflightError('usage', `${hint}: expected one of ${Object.keys(commands).join(', ')} (see preflight --help)`);
+    throw new PreflightError(
+      'usage',
+      `${hint}: expected one of ${Object.keys(commands).join(', ')} (see preflight --help)`,
+    );
   }
   const spec: CommandSpec = commands[first];
   const options = { help: { type: 'boolean' as const, short: 'h' }, ...spec.options };
@@ -27,7 +35,10 @@ export function parseArguments(argv: string[]): ParsedArgs {
     if (values.help) return { kind: 'help', command: first };
     const { min, max } = spec.positionals ?? { min: 0, max: 0 };
     if (positionals.length > max) {
-      throw new PreflightError('usage', `preflight ${first}: unexpected argument "${positionals[max]}" (usage: ${spec.usage})`);
+      throw new PreflightError(
+        'usage',
+        `preflight ${first}: unexpected argument "${positionals[max]}" (usage: ${spec.usage})`,
+      );
     }
     if (positionals.length < min) {
       throw new PreflightError('usage', `preflight ${first}: missing argument (usage: ${spec.usage})`);
@@ -35,6 +46,9 @@ export function parseArguments(argv: string[]): ParsedArgs {
     return { kind: 'command', command: first, flags: values, positionals };
   } catch (error) {
     if (error instanceof PreflightError) throw error;
-    throw new PreflightError('usage', `preflight ${first}: ${(error as Error).message} (see preflight ${first} --help)`);
+    throw new PreflightError(
+      'usage',
+      `preflight ${first}: ${(error as Error).message} (see preflight ${first} --help)`,
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { PreflightError } from '../job/errors';
+import { PreflightError } from '../core/errors';
 import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
 import { jobOptionsSchema } from './job-options';
 import { postgresSettings, type PostgresSettings } from './postgres-settings';
@@ -71,9 +71,7 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
       problems.push({ variable: name, message: 'unknown variable (check the spelling; see the README for the list)' });
     }
   }
-  const optionValues = Object.fromEntries(
-    [...known].map((name) => [name, env[name] === '' ? undefined : env[name]]),
-  );
+  const optionValues = Object.fromEntries([...known].map((name) => [name, env[name] === '' ? undefined : env[name]]));
   const parsed = jobOptionsSchema.safeParse(optionValues);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { parseDuration } from '../core/duration';
 
 const duration = (fallback: string) =>
   z
@@ -23,7 +23,10 @@ const sqlIdentifier = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .refine((text) => /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(text), 'must be a plain SQL identifier (letters, digits, _)');
+    .refine(
+      (text) => /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(text),
+      'must be a plain SQL identifier (letters, digits, _)',
+    );
 
 /**
  * Every PREFLIGHT_* option, with its default. A variable with the PREFLIGHT_ prefix that is not
@@ -58,7 +61,12 @@ export const jobOptionsSchema = z.object({
       return ms;
     }),
   /** how many times a migration that hit the lock timeout is retried (with backoff); default 5 */
-  PREFLIGHT_DDL_RETRIES: z.coerce.number({ message: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(5),
+  PREFLIGHT_DDL_RETRIES: z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(100, 'must be at most 100')
+    .default(5),
   /** directory (or `dir/*.js` glob) of compiled TypeORM migrations; default: the platform's own */
   PREFLIGHT_MIGRATIONS: z.string().min(1).optional(),
   /** TypeORM's migrations table; default `migrations` */
@@ -76,9 +84,15 @@ export const jobOptionsSchema = z.object({
   /** directory the first admin's generated keypair is written to (mode 0600); without it no admin is seeded */
   PREFLIGHT_SECRETS_DIR: z.string().min(1).optional(),
   /** username of the seeded first admin; default admin */
-  PREFLIGHT_ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -').default('admin'),
+  PREFLIGHT_ADMIN_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -')
+    .default('admin'),
   /** email of the seeded first admin; default admin@example.com */
-  PREFLIGHT_ADMIN_EMAIL: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address').default('admin@example.com'),
+  PREFLIGHT_ADMIN_EMAIL: z
+    .string()
+    .regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')
+    .default('admin@example.com'),
   /** apply the shipped schema snapshot on an empty database instead of replaying every migration; default true */
   PREFLIGHT_BASELINE: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -87,7 +101,9 @@ export const jobOptionsSchema = z.object({
   /** where to write the JSON report; default /dev/termination-log when writable; `none` disables */
   PREFLIGHT_REPORT_FILE: z.string().min(1).optional(),
   /** error, warn, info (default) or debug */
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], { message: 'must be error, warn, info or debug' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['error', 'warn', 'info', 'debug'], { message: 'must be error, warn, info or debug' })
+    .default('info'),
   /** `json` or `pretty`; default json when stdout is not a terminal */
   LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(),
 });

@@ -13,7 +13,11 @@ export interface PostgresSettings {
 
 const sslModes = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 
-function sslModeOf(text: string | undefined, variable: string, problems: EnvironmentProblem[]): PostgresSettings['sslMode'] {
+function sslModeOf(
+  text: string | undefined,
+  variable: string,
+  problems: EnvironmentProblem[],
+): PostgresSettings['sslMode'] {
   if (text === undefined || text === '') return 'disable';
   if (!sslModes.includes(text)) {
     problems.push({ variable, message: `sslmode must be one of ${sslModes.join(', ')} (got "${text}")` });
@@ -38,7 +42,8 @@ export function postgresSettings(env: Environment, problems: EnvironmentProblem[
   if (!env.PGHOST) {
     problems.push({
       variable: 'DATABASE_URL',
-      message: 'not set: set DATABASE_URL (postgres://USER@HOST:5432/DB, password in the URL or PGPASSWORD) or PGHOST, PGUSER, PGPASSWORD, PGDATABASE',
+      message:
+        'not set: set DATABASE_URL (postgres://USER@HOST:5432/DB, password in the URL or PGPASSWORD) or PGHOST, PGUSER, PGPASSWORD, PGDATABASE',
     });
     return undefined;
   }
@@ -58,11 +63,17 @@ function fromUrl(text: string, env: Environment, problems: EnvironmentProblem[])
   try {
     url = new URL(text);
   } catch {
-    problems.push({ variable: 'DATABASE_URL', message: 'is not a URL: expected postgres://user:password@host:5432/database' });
+    problems.push({
+      variable: 'DATABASE_URL',
+      message: 'is not a URL: expected postgres://user:password@host:5432/database',
+    });
     return undefined;
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    problems.push({ variable: 'DATABASE_URL', message: `scheme must be postgres:// or postgresql:// (got ${url.protocol}//)` });
+    problems.push({
+      variable: 'DATABASE_URL',
+      message: `scheme must be postgres:// or postgresql:// (got ${url.protocol}//)`,
+    });
     return undefined;
   }
   const host = url.searchParams.get('host') ?? decodeURIComponent(url.hostname);

@@ -1,10 +1,8 @@
-import { PreflightError } from '../job/errors';
-import { fixedUnitMs } from './duration';
+import { PreflightError } from '../core/errors';
+import { fixedUnitMs, splitDuration } from '../core/duration';
 
-
-const retentionPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|mo|yr)?$/;
-
-const acceptedForms = 'a positive duration such as 30m, 6h, 3d, 2w, 3mo or 1yr (units ms, s, m, h, d, w, mo, yr; a bare number is seconds; mo and yr take whole numbers)';
+const acceptedForms =
+  'a positive duration such as 30m, 6h, 3d, 2w, 3mo or 1yr (units ms, s, m, h, d, w, mo, yr; a bare number is seconds; mo and yr take whole numbers)';
 
 /**
  * The instant before which history is old: `now` minus `text`. Months and years follow the UTC
@@ -13,16 +11,16 @@ const acceptedForms = 'a positive duration such as 30m, 6h, 3d, 2w, 3mo or 1yr (
  */
 export function retentionCutoff(text: string, now: Date): Date {
   const trimmed = text.trim();
-  const match = retentionPattern.exec(trimmed);
-  if (!match) {
+  const parts = splitDuration(trimmed);
+  if (!parts) {
     throw badRetention(text, `${problemWith(trimmed)}; expected ${acceptedForms}`);
   }
-  const amount = Number(match[1]);
-  const unit = match[2] ?? 's';
+  const { amount, unit } = parts;
   if (amount === 0) throw badRetention(text, `zero would delete all terminated history; expected ${acceptedForms}`);
   let cutoffMs: number;
   if (unit === 'mo' || unit === 'yr') {
-    if (!Number.isInteger(amount)) throw badRetention(text, `a fraction of a month or year has no calendar meaning; expected ${acceptedForms}`);
+    if (!Number.isInteger(amount))
+      throw badRetention(text, `a fraction of a month or year has no calendar meaning; expected ${acceptedForms}`);
     cutoffMs = minusMonths(now, unit === 'yr' ? amount * 12 : amount);
   } else {
     cutoffMs = now.getTime() - Math.round(amount * fixedUnitMs[unit]);

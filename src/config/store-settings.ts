@@ -1,7 +1,25 @@
-import type { EtcdSettings } from '../etcd/client';
 import type { Environment, EnvironmentProblem } from './environment';
 
-/** etcd connection settings (the etcd client's own type); present only when ETCD_ENDPOINTS is set. */
+/** How to reach etcd; present only when ETCD_ENDPOINTS is set. */
+export interface EtcdSettings {
+  /** client URLs, `http://host:2379` or `https://...` (ETCD_ENDPOINTS) */
+  endpoints: string[];
+  /** key prefix everything preflight writes lives under, e.g. `/sorna/local` (ETCD_NAMESPACE) */
+  namespace: string;
+  /** user for etcd's password authentication; none when unset */
+  username?: string;
+  /** password of `username` */
+  password?: string;
+  /** PEM CA bundle for https endpoints; the system roots when unset */
+  caFile?: string;
+  /** PEM client certificate for mutual TLS; requires `keyFile` */
+  certFile?: string;
+  /** PEM private key of `certFile` */
+  keyFile?: string;
+  /** deadline of every unary call in milliseconds; default 10000 */
+  callTimeoutMs?: number;
+}
+
 export type EtcdSettingsFromEnv = EtcdSettings;
 
 /** Redis connection settings; present only when REDIS_URL is set. */
@@ -13,21 +31,30 @@ export interface RedisSettings {
 export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): EtcdSettingsFromEnv | undefined {
   if (!env.ETCD_ENDPOINTS) {
     for (const name of ['ETCD_NAMESPACE', 'ETCD_USERNAME', 'ETCD_PASSWORD'] as const) {
-      if (env[name]) problems.push({ variable: name, message: 'is set but ETCD_ENDPOINTS is not: set ETCD_ENDPOINTS too' });
+      if (env[name])
+        problems.push({ variable: name, message: 'is set but ETCD_ENDPOINTS is not: set ETCD_ENDPOINTS too' });
     }
     return undefined;
   }
-  const endpoints = env.ETCD_ENDPOINTS.split(',').map((endpoint) => endpoint.trim()).filter(Boolean);
+  const endpoints = env.ETCD_ENDPOINTS.split(',')
+    .map((endpoint) => endpoint.trim())
+    .filter(Boolean);
   for (const endpoint of endpoints) {
     if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
       problems.push({ variable: 'ETCD_ENDPOINTS', message: `"${endpoint}" is not an http(s)://host:port endpoint` });
     }
   }
   if ((env.ETCD_USERNAME === undefined) !== (env.ETCD_PASSWORD === undefined)) {
-    problems.push({ variable: env.ETCD_USERNAME ? 'ETCD_PASSWORD' : 'ETCD_USERNAME', message: 'etcd needs both ETCD_USERNAME and ETCD_PASSWORD' });
+    problems.push({
+      variable: env.ETCD_USERNAME ? 'ETCD_PASSWORD' : 'ETCD_USERNAME',
+      message: 'etcd needs both ETCD_USERNAME and ETCD_PASSWORD',
+    });
   }
   if ((env.ETCD_CERT_FILE === undefined) !== (env.ETCD_KEY_FILE === undefined)) {
-    problems.push({ variable: env.ETCD_CERT_FILE ? 'ETCD_KEY_FILE' : 'ETCD_CERT_FILE', message: 'a client certificate needs both ETCD_CERT_FILE and ETCD_KEY_FILE' });
+    problems.push({
+      variable: env.ETCD_CERT_FILE ? 'ETCD_KEY_FILE' : 'ETCD_CERT_FILE',
+      message: 'a client certificate needs both ETCD_CERT_FILE and ETCD_KEY_FILE',
+    });
   }
   return {
     endpoints,
@@ -42,7 +69,8 @@ export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): 
 
 export function redisSettings(env: Environment, problems: EnvironmentProblem[]): RedisSettings | undefined {
   if (!env.REDIS_URL) {
-    if (env.REDIS_PASSWORD) problems.push({ variable: 'REDIS_PASSWORD', message: 'is set but REDIS_URL is not: set REDIS_URL too' });
+    if (env.REDIS_PASSWORD)
+      problems.push({ variable: 'REDIS_PASSWORD', message: 'is set but REDIS_URL is not: set REDIS_URL too' });
     return undefined;
   }
   let url: URL;

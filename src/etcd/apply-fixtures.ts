@@ -1,5 +1,5 @@
 import type { Etcd3, IRequestOp } from 'etcd3';
-import { PreflightError, reasonOf } from '../job/errors';
+import { PreflightError, reasonOf } from '../core/errors';
 import type { Logger } from '../log/logger';
 import type { FixtureFile } from './fixture-file';
 import { keyspace, type Keyspace } from './key-path';
@@ -61,7 +61,13 @@ export async function applyFixtures(
       deletes: filePlan.deletes.length,
       durationMs: Math.round(performance.now() - startedAt),
     };
-    log.info({ event: 'fixtures.file.applied', file, puts: result.puts, deletes: result.deletes, durationMs: result.durationMs });
+    log.info({
+      event: 'fixtures.file.applied',
+      file,
+      puts: result.puts,
+      deletes: result.deletes,
+      durationMs: result.durationMs,
+    });
     results.push(result);
   }
   return results;
@@ -83,9 +89,13 @@ async function writeFile(client: Etcd3, keys: Keyspace, filePlan: FixtureFilePla
     await inParallel(batches, txnsInFlight, (ops) => commit(client, ops));
     await commit(client, [record]);
   } catch (error) {
-    throw new PreflightError('software', `${fixture.path}: writing to etcd failed: ${reasonOf(error)} — the file is applied again on the next run`, {
-      cause: error,
-    });
+    throw new PreflightError(
+      'software',
+      `${fixture.path}: writing to etcd failed: ${reasonOf(error)} — the file is applied again on the next run`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -9,30 +9,12 @@ import {
   isRecoverableError,
   type IOptions,
 } from 'etcd3';
-import { PreflightError, reasonOf } from '../job/errors';
+import { PreflightError, reasonOf } from '../core/errors';
+import { failover } from '../core/retry';
+import type { EtcdSettings } from '../config/store-settings';
 import { joinKey, reservedSegment } from './key-path';
 
-/** How to reach etcd; built by src/config from ETCD_* variables. */
-export interface EtcdSettings {
-  /** client URLs, `http://host:2379` or `https://...` (ETCD_ENDPOINTS) */
-  endpoints: string[];
-  /** key prefix everything preflight writes lives under, e.g. `/sorna/local` (ETCD_NAMESPACE) */
-  namespace: string;
-  /** user for etcd's password authentication; none when unset */
-  username?: string;
-  /** password of `username` */
-  password?: string;
-  /** PEM CA bundle for https endpoints; the system roots when unset */
-  caFile?: string;
-  /** PEM client certificate for mutual TLS; requires `keyFile` */
-  certFile?: string;
-  /** PEM private key of `certFile` */
-  keyFile?: string;
-  /** deadline of every unary call in milliseconds; default 10000 */
-  callTimeoutMs?: number;
-}
-
-type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+export type { EtcdSettings };
 
 /** How long to wait for a connection before a call fails; the caller's backoff does the rest. */
 const dialTimeoutMs = 2_000;
@@ -59,8 +41,8 @@ export function connectEtcd(settings: EtcdSettings): Etcd3 {
           },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     faultHandling: {
-      host: () => retryPolicy(1),
-      global: retryPolicy(settings.endpoints.length),
+      host: () => failover(1, isRecoverableError),
+      global: failover(settings.endpoints.length, isRecoverableError),
     },
   });
 }
@@ -81,18 +63,24 @@ export async function pingEtcd(client: Etcd3, namespace = ''): Promise<void> {
       error instanceof GRPCUnauthenticatedError ||
       /user name is empty/.test(reasonOf(error))
     ) {
-      throw new PreflightError('config', `etcd refused the credentials: ${reasonOf(error)} — check ETCD_USERNAME, ETCD_PASSWORD and the user's role`, {
-        cause: error,
-      });
+      throw new PreflightError(
+        'config',
+        `etcd refused the credentials: ${reasonOf(error)} — check ETCD_USERNAME, ETCD_PASSWORD and the user's role`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
 }
 
 function tlsCredentials(settings: EtcdSettings): IOptions['credentials'] {
-  if (settings.caFile === undefined && settings.certFile === undefined && settings.keyFile === undefined) return undefined;
+  if (settings.caFile === undefined && settings.certFile === undefined && settings.keyFile === undefined)
+    return undefined;
   return {
-    rootCertificate: settings.caFile === undefined ? Buffer.from(rootCertificates.join('\n')) : readPem(settings.caFile),
+    rootCertificate:
+      settings.caFile === undefined ? Buffer.from(rootCertificates.join('\n')) : readPem(settings.caFile),
     certChain: settings.certFile === undefined ? undefined : readPem(settings.certFile),
     privateKey: settings.keyFile === undefined ? undefined : readPem(settings.keyFile),
   };
@@ -104,28 +92,4 @@ function readPem(file: string): Buffer {
   } catch (error) {
     throw new PreflightError('config', `${file}: cannot read the etcd TLS file: ${reasonOf(error)}`, { cause: error });
   }
-}
-
-/**
- * A policy that runs a call up to `attempts` times while etcd3 calls it a recoverable (connection)
- * error; etcd3 moves to the next endpoint on each attempt. Written here rather than taken from
- * cockatiel, which is only etcd3's dependency, not ours.
- */
-function retryPolicy(attempts: number): Policy {
-  const noEvent = () => ({ dispose: () => undefined });
-  return {
-    _altReturn: undefined as never,
-    onSuccess: noEvent,
-    onFailure: noEvent,
-    async execute(fn, signal) {
-      const context = { signal: signal ?? new AbortController().signal };
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          return await fn(context);
-        } catch (error) {
-          if (attempt >= attempts || !(error instanceof Error) || !isRecoverableError(error)) throw error;
-        }
-      }
-    },
-  };
 }

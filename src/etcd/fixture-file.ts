@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import { PreflightError, reasonOf } from '../job/errors';
+import { PreflightError, reasonOf } from '../core/errors';
 import { checkOverlaps } from './fixture-overlaps';
 import { fixtureHash, parseFixture, type FixtureMode, type FixtureProblem, type ParsedFixture } from './parse-fixture';
 import type { Environment } from './substitute';
@@ -59,9 +59,13 @@ async function fixtureNames(dir: string): Promise<string[]> {
     names = await readdir(dir);
   } catch (error) {
     if (codeOf(error) === 'ENOENT') return [];
-    throw new PreflightError('config', `${dir}: cannot read the fixtures directory: ${reasonOf(error)} — check PREFLIGHT_FIXTURES`, {
-      cause: error,
-    });
+    throw new PreflightError(
+      'config',
+      `${dir}: cannot read the fixtures directory: ${reasonOf(error)} — check PREFLIGHT_FIXTURES`,
+      {
+        cause: error,
+      },
+    );
   }
   const candidates = names.filter((name) => /\.ya?ml$/.test(name)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   // stat, not the dirent type: Kubernetes mounts ConfigMap files as symlinks.
@@ -70,7 +74,11 @@ async function fixtureNames(dir: string): Promise<string[]> {
       try {
         return (await stat(join(dir, name))).isFile();
       } catch (error) {
-        throw new PreflightError('config', `${displayPath(join(dir, name))}: cannot read the fixture file: ${reasonOf(error)}`, { cause: error });
+        throw new PreflightError(
+          'config',
+          `${displayPath(join(dir, name))}: cannot read the fixture file: ${reasonOf(error)}`,
+          { cause: error },
+        );
       }
     }),
   );
@@ -80,7 +88,8 @@ async function fixtureNames(dir: string): Promise<string[]> {
 /** Data problems win over unset variables: the file must be fixed before the environment matters. */
 function problemsError(problems: FixtureProblem[]): PreflightError {
   const dataProblems = problems.filter((problem) => problem.kind === 'data');
-  const ordered = dataProblems.length > 0 ? [...dataProblems, ...problems.filter((p) => p.kind === 'config')] : problems;
+  const ordered =
+    dataProblems.length > 0 ? [...dataProblems, ...problems.filter((p) => p.kind === 'config')] : problems;
   const [first, ...rest] = ordered;
   const details = rest.slice(0, maxListedProblems).map((problem) => problem.text);
   if (rest.length > maxListedProblems) details.push(`... and ${rest.length - maxListedProblems} more problems`);

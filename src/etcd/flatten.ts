@@ -68,7 +68,10 @@ export function flattenData(
       return;
     }
     if (isSeq(node)) {
-      dataProblem(node, `lists are not supported (key ${path}): write a comma-separated string, as Backend.AI does, or a map`);
+      dataProblem(
+        node,
+        `lists are not supported (key ${path}): write a comma-separated string, as Backend.AI does, or a map`,
+      );
       return;
     }
     if (isAlias(node)) {

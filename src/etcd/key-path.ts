@@ -39,13 +39,22 @@ export function encodeSegment(segment: string): string {
 
 /** A fixture prefix without leading, trailing or repeated slashes (`/config//docker/` → `config/docker`). */
 export function normalisePrefix(prefix: string): string {
-  return prefix.split('/').filter((part) => part !== '').join('/');
+  return prefix
+    .split('/')
+    .filter((part) => part !== '')
+    .join('/');
 }
 
 /** Joins key parts with single slashes; a leading `/` of the first part (namespace `/test/abc`) stays. */
 export function joinKey(...parts: string[]): string {
   const leading = parts[0]?.startsWith('/') ? '/' : '';
-  return leading + parts.flatMap((part) => part.split('/')).filter((part) => part !== '').join('/');
+  return (
+    leading +
+    parts
+      .flatMap((part) => part.split('/'))
+      .filter((part) => part !== '')
+      .join('/')
+  );
 }
 
 /** True when `key` is `base` itself or lies below it (`config` contains `config/a`, not `configx`). */
@@ -88,7 +97,8 @@ export function keyspace(namespace: string): Keyspace {
   const full = (relativeKey: string): string => joinKey(namespace, relativeKey);
   return {
     full,
-    relative: (fullKey) => (fullKey.startsWith(lead) && fullKey.length > lead.length ? fullKey.slice(lead.length) : undefined),
+    relative: (fullKey) =>
+      fullKey.startsWith(lead) && fullKey.length > lead.length ? fullKey.slice(lead.length) : undefined,
     subtree(relativeBase) {
       const base = relativeBase === '' ? lead : full(relativeBase);
       const below = Buffer.from(base.endsWith('/') || base === '' ? base : `${base}/`);

@@ -61,7 +61,10 @@ export function parseFixture(
 
   const root = doc.contents;
   if (!isMap(root)) {
-    fail(root, root === null ? 'the file is empty: expected prefix, mode and data' : 'expected a map with prefix, mode and data');
+    fail(
+      root,
+      root === null ? 'the file is empty: expected prefix, mode and data' : 'expected a map with prefix, mode and data',
+    );
     return undefined;
   }
   const found = new Map<string, Node | null>();
@@ -85,7 +88,8 @@ export function parseFixture(
     fail(prefixNode ?? root, 'prefix must be a string, e.g. prefix: config');
   } else {
     prefix = normalisePrefix(prefixNode.value);
-    if (isReserved(prefix)) fail(prefixNode, `prefix "${prefix}" is under "${reservedSegment}", which preflight keeps for its own records`);
+    if (isReserved(prefix))
+      fail(prefixNode, `prefix "${prefix}" is under "${reservedSegment}", which preflight keeps for its own records`);
   }
 
   const modeNode = found.get('mode');
@@ -93,7 +97,8 @@ export function parseFixture(
   if (found.has('mode')) {
     const value = isScalar(modeNode) ? modeNode.value : undefined;
     const known = modes.find((candidate) => candidate === value);
-    if (known === undefined) fail(modeNode ?? root, `unknown mode "${String(value)}": use merge, replace or create-only`);
+    if (known === undefined)
+      fail(modeNode ?? root, `unknown mode "${String(value)}": use merge, replace or create-only`);
     else mode = known;
   }
 
@@ -124,5 +129,7 @@ function describe(problem: FlattenProblem, position: string, line: number, path:
 /** sha256 of what a file resolves to, so a changed variable re-applies the file too. */
 export function fixtureHash(prefix: string, mode: FixtureMode, entries: ReadonlyMap<string, string>): string {
   const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('sha256').update(JSON.stringify(['preflight-fixture/1', prefix, mode, sorted])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(['preflight-fixture/1', prefix, mode, sorted]))
+    .digest('hex');
 }

@@ -1,5 +1,5 @@
 import type { Etcd3 } from 'etcd3';
-import { PreflightError, reasonOf } from '../job/errors';
+import { PreflightError, reasonOf } from '../core/errors';
 import type { FixtureFile } from './fixture-file';
 import { encodeSegment, fixtureRecordsPath, isReserved, isWithin, joinKey, keyspace, type Keyspace } from './key-path';
 
@@ -43,7 +43,11 @@ const rangePageSize = 1_000;
  * per file), and computes puts and deletes. Writes nothing. Read failures are PreflightError
  * 'unavailable' (exit 69): the store went away after the wait step.
  */
-export async function planFixtures(client: Etcd3, namespace: string, files: readonly FixtureFile[]): Promise<FixturePlan> {
+export async function planFixtures(
+  client: Etcd3,
+  namespace: string,
+  files: readonly FixtureFile[],
+): Promise<FixturePlan> {
   const keys = keyspace(namespace);
   const records = await readSubtree(client, keys, fixtureRecordsPath);
 
@@ -99,8 +103,12 @@ async function readSubtree(client: Etcd3, keys: Keyspace, relativeBase: string):
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
   } catch (error) {
-    throw new PreflightError('unavailable', `etcd: reading ${keys.full(relativeBase)} failed: ${reasonOf(error)} — check that etcd is up and the user may read ETCD_NAMESPACE`, {
-      cause: error,
-    });
+    throw new PreflightError(
+      'unavailable',
+      `etcd: reading ${keys.full(relativeBase)} failed: ${reasonOf(error)} — check that etcd is up and the user may read ETCD_NAMESPACE`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -8,9 +8,7 @@
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** Why a value could not be resolved; the caller adds file, line and key. */
-export type SubstitutionProblem =
-  | { kind: 'config'; variable: string }
-  | { kind: 'data'; reason: string };
+export type SubstitutionProblem = { kind: 'config'; variable: string } | { kind: 'data'; reason: string };
 
 /** The resolved value, or the first problem met while resolving it. */
 export type SubstitutionResult = { value: string } | { problem: SubstitutionProblem };
@@ -41,13 +39,21 @@ export function substitute(text: string, env: Environment): SubstitutionResult {
     }
     const close = text.indexOf('}', dollar + 2);
     if (close === -1) {
-      return { problem: { kind: 'data', reason: `unterminated "\${" in value: close it with "}" or write "$$" for a literal "$"` } };
+      return {
+        problem: {
+          kind: 'data',
+          reason: `unterminated "\${" in value: close it with "}" or write "$$" for a literal "$"`,
+        },
+      };
     }
     const inner = text.slice(dollar + 2, close);
     const match = reference.exec(inner);
     if (match === null) {
       return {
-        problem: { kind: 'data', reason: `"\${${inner}}" is not a variable reference: write \${NAME} or \${NAME:-default}` },
+        problem: {
+          kind: 'data',
+          reason: `"\${${inner}}" is not a variable reference: write \${NAME} or \${NAME:-default}`,
+        },
       };
     }
     const [, name, fallback] = match;

@@ -4,8 +4,8 @@ import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { createRedactor } from '../log/redact';
 import { failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
-import { PreflightError, reasonOf } from './errors';
-import { interrupted } from './retry';
+import { PreflightError, reasonOf } from '../core/errors';
+import { interrupted } from '../core/retry';
 
 /**
  * pg_dump (custom format) of the database into PREFLIGHT_BACKUP_DIR, called after the job lock is
@@ -15,15 +15,23 @@ import { interrupted } from './retry';
  */
 export async function backupBeforeMigrating(config: Config, log: Logger, signal: AbortSignal): Promise<string> {
   const dir = config.backupDir;
-  if (dir === undefined) throw new PreflightError('internal', 'backupBeforeMigrating called without PREFLIGHT_BACKUP_DIR');
+  if (dir === undefined)
+    throw new PreflightError('internal', 'backupBeforeMigrating called without PREFLIGHT_BACKUP_DIR');
   const database = config.postgres.database;
   const pgDump = findPgTool('pg_dump', config.fixtureEnv.PATH);
   if (pgDump === undefined) {
-    throw new PreflightError('config', 'PREFLIGHT_BACKUP_DIR is set but pg_dump was not found: install postgresql-client (the server\'s major version or newer) or put pg_dump on PATH, or unset PREFLIGHT_BACKUP_DIR');
+    throw new PreflightError(
+      'config',
+      "PREFLIGHT_BACKUP_DIR is set but pg_dump was not found: install postgresql-client (the server's major version or newer) or put pg_dump on PATH, or unset PREFLIGHT_BACKUP_DIR",
+    );
   }
   const redact = createRedactor(config.secrets);
   const failed = (reason: string, cause?: unknown) =>
-    new PreflightError('software', `backup of database ${database} to ${dir} failed: ${redact(reason)} — no migration was applied`, { cause });
+    new PreflightError(
+      'software',
+      `backup of database ${database} to ${dir} failed: ${redact(reason)} — no migration was applied`,
+      { cause },
+    );
 
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -42,10 +50,18 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
     await writeFile(partial, '', { mode: 0o600 });
     await chmod(partial, 0o600);
     const target = { settings: config.postgres, applicationName: `${config.applicationName}/backup` };
-    const result = await runPgTool(pgDump, ['--format=custom', '--no-password', '--file', partial], target, config.fixtureEnv, signal);
+    const result = await runPgTool(
+      pgDump,
+      ['--format=custom', '--no-password', '--file', partial],
+      target,
+      config.fixtureEnv,
+      signal,
+    );
     if (signal.aborted) throw interrupted(signal, 'during the backup (partial file removed)');
     if (result.exitCode !== 0) {
-      const mismatch = result.stderr.includes('server version mismatch') ? ` (install a pg_dump of the server's major version or newer; this one is ${pgDump})` : '';
+      const mismatch = result.stderr.includes('server version mismatch')
+        ? ` (install a pg_dump of the server's major version or newer; this one is ${pgDump})`
+        : '';
       throw failed(`${failureReason(result.stderr)}${mismatch}`);
     }
     await syncToDisk(partial);
@@ -57,7 +73,9 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
     throw error instanceof PreflightError ? error : failed(reasonOf(error), error);
   } finally {
     if (!complete) {
-      await rm(partial, { force: true }).catch((error: unknown) => log.warn({ event: 'backup.cleanup_failed', file: partial, error: reasonOf(error) }));
+      await rm(partial, { force: true }).catch((error: unknown) =>
+        log.warn({ event: 'backup.cleanup_failed', file: partial, error: reasonOf(error) }),
+      );
     }
   }
   log.info({ event: 'backup.finished', file, sizeBytes, durationMs: Math.round(performance.now() - started) });
@@ -66,7 +84,10 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
 
 /** `20261125T231500Z`: sorts by time, and is a valid file name everywhere. */
 function utcStamp(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  return now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** fsync, so a renamed backup survives a crash of the node right after (a directory's entry too). */

@@ -7,16 +7,20 @@ import type { Logger } from '../log/logger';
 import { connect, quoteIdentifier } from '../postgres/connection';
 import { baselineHeaderPrefix } from '../postgres/apply-baseline';
 import { failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
-import { PreflightError, reasonOf } from './errors';
+import { PreflightError, reasonOf } from '../core/errors';
 import { runJob } from './run-job';
-
 
 /**
  * Applies every migration to a scratch database on the configured server, dumps it (schema and
  * whatever rows the migrations insert, without the bookkeeping tables) and writes the snapshot with
  * a header naming the migrations it covers. Returns those names.
  */
-export async function writeBaseline(config: Config, log: Logger, signal: AbortSignal, outFile: string): Promise<string[]> {
+export async function writeBaseline(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  outFile: string,
+): Promise<string[]> {
   const pgDump = findPgTool('pg_dump', config.fixtureEnv.PATH);
   if (!pgDump) throw new PreflightError('config', 'preflight baseline needs pg_dump: install postgresql-client');
   const scratch = `preflight_baseline_${randomBytes(4).toString('hex')}`;
@@ -24,23 +28,58 @@ export async function writeBaseline(config: Config, log: Logger, signal: AbortSi
   const workDir = await mkdtemp(join(tmpdir(), 'preflight-baseline-'));
   try {
     await admin.query(`CREATE DATABASE ${quoteIdentifier(scratch)}`);
-    const scratchConfig: Config = { ...config, postgres: { ...config.postgres, database: scratch }, etcd: undefined, redis: undefined, backupDir: undefined, secretsDir: undefined, baseline: false, reportFile: null };
+    const scratchConfig: Config = {
+      ...config,
+      postgres: { ...config.postgres, database: scratch },
+      etcd: undefined,
+      redis: undefined,
+      backupDir: undefined,
+      secretsDir: undefined,
+      baseline: false,
+      reportFile: null,
+    };
     const outcome = await runJob(scratchConfig, log, signal);
     if (outcome.error !== undefined) throw outcome.error;
     const migrate = outcome.report.steps.find((step) => step.step === 'migrate');
     const names = ((migrate?.details?.applied ?? []) as Array<{ name: string }>).map((run) => run.name);
     const dumpFile = join(workDir, 'dump.sql');
     const location = { schema: config.schema, table: config.migrationsTable };
-    const excluded = [location.table, `preflight_${location.table}`].map((table) => `--exclude-table=${quoteIdentifier(location.schema)}.${quoteIdentifier(table)}`);
-    const result = await runPgTool(pgDump, ['--format=plain', '--inserts', '--rows-per-insert=500', '--no-owner', '--no-privileges', '--no-password', ...excluded, '--file', dumpFile], { settings: config.postgres, applicationName: config.applicationName, database: scratch }, config.fixtureEnv, signal);
-    if (result.exitCode !== 0) throw new PreflightError('software', `preflight baseline: pg_dump failed: ${failureReason(result.stderr)}`);
+    const excluded = [location.table, `preflight_${location.table}`].map(
+      (table) => `--exclude-table=${quoteIdentifier(location.schema)}.${quoteIdentifier(table)}`,
+    );
+    const result = await runPgTool(
+      pgDump,
+      [
+        '--format=plain',
+        '--inserts',
+        '--rows-per-insert=500',
+        '--no-owner',
+        '--no-privileges',
+        '--no-password',
+        ...excluded,
+        '--file',
+        dumpFile,
+      ],
+      { settings: config.postgres, applicationName: config.applicationName, database: scratch },
+      config.fixtureEnv,
+      signal,
+    );
+    if (result.exitCode !== 0)
+      throw new PreflightError('software', `preflight baseline: pg_dump failed: ${failureReason(result.stderr)}`);
     // Executed as plain SQL, so rows come as INSERTs (not COPY) and pg_dump's \restrict psql commands are dropped.
-    const sql = (await readFile(dumpFile, 'utf8')).split('\n').filter((line) => !/^\\(un)?restrict /.test(line)).join('\n');
+    const sql = (await readFile(dumpFile, 'utf8'))
+      .split('\n')
+      .filter((line) => !/^\\(un)?restrict /.test(line))
+      .join('\n');
     await writeFile(outFile, `${baselineHeaderPrefix}${JSON.stringify({ migrations: names })}\n${sql}`);
     log.info({ event: 'baseline.written', file: outFile, migrations: names.length });
     return names;
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(scratch)} WITH (FORCE)`).catch((error: unknown) => log.warn({ event: 'baseline.cleanup_failed', database: scratch, error: reasonOf(error) }));
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${quoteIdentifier(scratch)} WITH (FORCE)`)
+      .catch((error: unknown) =>
+        log.warn({ event: 'baseline.cleanup_failed', database: scratch, error: reasonOf(error) }),
+      );
     await admin.end();
     await rm(workDir, { recursive: true, force: true });
   }

@@ -2,8 +2,8 @@ import type { Client } from 'pg';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from './errors';
-import { interrupted } from './retry';
+import { PreflightError, reasonOf } from '../core/errors';
+import { interrupted } from '../core/retry';
 import { waitForPostgres, waitForRedis } from './wait-for-stores';
 
 export interface ClearHistoryOptions {
@@ -42,25 +42,44 @@ export function kernelRedisKeys(kernelId: string): string[] {
 }
 
 /** Deletes terminated kernels and sessions older than the cutoff, in batches, and the kernels' Redis keys. */
-export async function clearHistory(config: Config, log: Logger, signal: AbortSignal, options: ClearHistoryOptions): Promise<ClearHistoryResult> {
+export async function clearHistory(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  options: ClearHistoryOptions,
+): Promise<ClearHistoryResult> {
   const started = performance.now();
   const { cutoff, dryRun = false, batchSize = 1000 } = options;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new PreflightError('usage', `clear-history: batch size must be a positive whole number (got ${batchSize})`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new PreflightError('usage', `clear-history: batch size must be a positive whole number (got ${batchSize})`);
   const pg = await waitForPostgres(config, log, signal);
   let redis: Redis | undefined;
   try {
     redis = await waitForRedis(config, log, signal);
     await requireTables(pg);
-    const counts = dryRun ? await countOnly(pg, redis, signal, cutoff, batchSize) : await deleteInBatches(pg, redis, log, signal, cutoff, batchSize);
+    const counts = dryRun
+      ? await countOnly(pg, redis, signal, cutoff, batchSize)
+      : await deleteInBatches(pg, redis, log, signal, cutoff, batchSize);
     const vacuumed = options.vacuum === true && !dryRun;
     if (vacuumed) {
       if (signal.aborted) throw interrupted(signal, 'before VACUUM (the deletions are committed)');
       await vacuumTables(pg, log);
     }
-    return { cutoff, dryRun, ...counts, redisConfigured: redis !== undefined, vacuumed, durationMs: Math.round(performance.now() - started) };
+    return {
+      cutoff,
+      dryRun,
+      ...counts,
+      redisConfigured: redis !== undefined,
+      vacuumed,
+      durationMs: Math.round(performance.now() - started),
+    };
   } finally {
     // A connection that broke mid-run must not hide the error that broke it.
-    const closing = [pg.end(), redis?.quit()].map((done) => Promise.resolve(done).catch((error: unknown) => log.warn({ event: 'clear-history.close_failed', error: reasonOf(error) })));
+    const closing = [pg.end(), redis?.quit()].map((done) =>
+      Promise.resolve(done).catch((error: unknown) =>
+        log.warn({ event: 'clear-history.close_failed', error: reasonOf(error) }),
+      ),
+    );
     await Promise.all(closing);
   }
 }
@@ -75,14 +94,16 @@ interface Counts {
 async function requireTables(pg: Client): Promise<void> {
   for (const table of ['kernels', 'sessions']) {
     const { rows } = await pg.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
-    if (rows[0].found === null) throw new PreflightError('data', `clear-history: table ${table} does not exist — run preflight run first`);
+    if (rows[0].found === null)
+      throw new PreflightError('data', `clear-history: table ${table} does not exist — run preflight run first`);
   }
 }
 
 const oldKernels = 'SELECT id FROM kernels WHERE terminated_at < $1';
 // A session goes only once none of its kernels is left, so ON DELETE CASCADE finds no kernel to
 // remove behind clear-history's back (whose Redis keys would then stay).
-const oldSessions = 'SELECT id FROM sessions s WHERE s.terminated_at < $1 AND NOT EXISTS (SELECT 1 FROM kernels k WHERE k.session_id = s.id)';
+const oldSessions =
+  'SELECT id FROM sessions s WHERE s.terminated_at < $1 AND NOT EXISTS (SELECT 1 FROM kernels k WHERE k.session_id = s.id)';
 
 /**
  * Each batch is one transaction: delete the rows, UNLINK their Redis keys, then COMMIT. Redis goes
@@ -92,17 +113,34 @@ const oldSessions = 'SELECT id FROM sessions s WHERE s.terminated_at < $1 AND NO
  * and no later run could ever find them again. SKIP LOCKED passes over rows the platform is
  * working on; they are taken by the next run.
  */
-async function deleteInBatches(pg: Client, redis: Redis | undefined, log: Logger, signal: AbortSignal, cutoff: Date, batchSize: number): Promise<Counts> {
+async function deleteInBatches(
+  pg: Client,
+  redis: Redis | undefined,
+  log: Logger,
+  signal: AbortSignal,
+  cutoff: Date,
+  batchSize: number,
+): Promise<Counts> {
   const counts: Counts = { kernels: 0, sessions: 0, redisKeys: 0, batches: 0 };
   for (const table of ['kernels', 'sessions'] as const) {
     for (;;) {
-      if (signal.aborted) throw interrupted(signal, `during clear-history after ${counts.kernels} kernels and ${counts.sessions} sessions`);
+      if (signal.aborted)
+        throw interrupted(
+          signal,
+          `during clear-history after ${counts.kernels} kernels and ${counts.sessions} sessions`,
+        );
       const batch = await deleteBatch(pg, redis, log, table, cutoff, batchSize);
       if (batch.deleted === 0) break;
       counts[table] += batch.deleted;
       counts.redisKeys += batch.redisKeys;
       counts.batches += 1;
-      log.info({ event: 'clear-history.progress', table, deleted: batch.deleted, total: counts[table], redisKeys: counts.redisKeys });
+      log.info({
+        event: 'clear-history.progress',
+        table,
+        deleted: batch.deleted,
+        total: counts[table],
+        redisKeys: counts.redisKeys,
+      });
       if (batch.deleted < batchSize) break;
     }
   }
@@ -110,18 +148,42 @@ async function deleteInBatches(pg: Client, redis: Redis | undefined, log: Logger
 }
 
 /** One batch in its own transaction; a failure rolls back this batch only. */
-async function deleteBatch(pg: Client, redis: Redis | undefined, log: Logger, table: 'kernels' | 'sessions', cutoff: Date, batchSize: number): Promise<{ deleted: number; redisKeys: number }> {
+async function deleteBatch(
+  pg: Client,
+  redis: Redis | undefined,
+  log: Logger,
+  table: 'kernels' | 'sessions',
+  cutoff: Date,
+  batchSize: number,
+): Promise<{ deleted: number; redisKeys: number }> {
   const select = table === 'kernels' ? oldKernels : oldSessions;
   await pg.query('BEGIN');
   try {
-    const { rows } = await pg.query<{ id: string }>(`DELETE FROM ${table} WHERE id IN (${select} LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id`, [cutoff, batchSize]);
-    const redisKeys = table === 'kernels' && redis ? await unlinkKernelKeys(redis, rows.map((row) => row.id)) : 0;
+    const { rows } = await pg.query<{ id: string }>(
+      `DELETE FROM ${table} WHERE id IN (${select} LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id`,
+      [cutoff, batchSize],
+    );
+    const redisKeys =
+      table === 'kernels' && redis
+        ? await unlinkKernelKeys(
+            redis,
+            rows.map((row) => row.id),
+          )
+        : 0;
     await pg.query('COMMIT');
     return { deleted: rows.length, redisKeys };
   } catch (error) {
-    await pg.query('ROLLBACK').catch((rollbackError: unknown) => log.warn({ event: 'clear-history.rollback_failed', table, error: reasonOf(rollbackError) }));
+    await pg
+      .query('ROLLBACK')
+      .catch((rollbackError: unknown) =>
+        log.warn({ event: 'clear-history.rollback_failed', table, error: reasonOf(rollbackError) }),
+      );
     if (error instanceof PreflightError) throw error;
-    throw new PreflightError('software', `clear-history: deleting old ${table} failed (this batch rolled back, earlier ones stay deleted): ${reasonOf(error)}`, { cause: error });
+    throw new PreflightError(
+      'software',
+      `clear-history: deleting old ${table} failed (this batch rolled back, earlier ones stay deleted): ${reasonOf(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -133,11 +195,21 @@ async function unlinkKernelKeys(redis: Redis, kernelIds: string[]): Promise<numb
 }
 
 /** A dry run: the same selection, read in keyset pages, with EXISTS for the Redis keys. */
-async function countOnly(pg: Client, redis: Redis | undefined, signal: AbortSignal, cutoff: Date, batchSize: number): Promise<Counts> {
+async function countOnly(
+  pg: Client,
+  redis: Redis | undefined,
+  signal: AbortSignal,
+  cutoff: Date,
+  batchSize: number,
+): Promise<Counts> {
   const counts: Counts = { kernels: 0, sessions: 0, redisKeys: 0, batches: 0 };
-  for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
+  for (let after = '00000000-0000-0000-0000-000000000000'; ;) {
     if (signal.aborted) throw interrupted(signal, 'during clear-history --dry-run');
-    const { rows } = await pg.query<{ id: string }>(`${oldKernels} AND id > $2 ORDER BY id LIMIT $3`, [cutoff, after, batchSize]);
+    const { rows } = await pg.query<{ id: string }>(`${oldKernels} AND id > $2 ORDER BY id LIMIT $3`, [
+      cutoff,
+      after,
+      batchSize,
+    ]);
     if (rows.length === 0) break;
     counts.kernels += rows.length;
     if (redis) {
@@ -165,10 +237,19 @@ async function execRedis(exec: () => Promise<PipelineReplies>): Promise<Pipeline
   try {
     replies = await exec();
   } catch (error) {
-    throw new PreflightError('unavailable', `clear-history: Redis failed while removing kernel keys (this batch rolled back): ${reasonOf(error)}`, { cause: error });
+    throw new PreflightError(
+      'unavailable',
+      `clear-history: Redis failed while removing kernel keys (this batch rolled back): ${reasonOf(error)}`,
+      { cause: error },
+    );
   }
   const failed = replies?.find(([error]) => error !== null);
-  if (failed) throw new PreflightError('unavailable', `clear-history: Redis failed while removing kernel keys (this batch rolled back): ${reasonOf(failed[0])}`, { cause: failed[0] });
+  if (failed)
+    throw new PreflightError(
+      'unavailable',
+      `clear-history: Redis failed while removing kernel keys (this batch rolled back): ${reasonOf(failed[0])}`,
+      { cause: failed[0] },
+    );
   return replies;
 }
 
@@ -182,7 +263,15 @@ async function vacuumTables(pg: Client, log: Logger): Promise<void> {
   try {
     await pg.query('VACUUM (ANALYZE) kernels, sessions');
   } catch (error) {
-    throw new PreflightError('software', `clear-history: VACUUM (ANALYZE) kernels, sessions failed after the rows were deleted: ${reasonOf(error)}`, { cause: error });
+    throw new PreflightError(
+      'software',
+      `clear-history: VACUUM (ANALYZE) kernels, sessions failed after the rows were deleted: ${reasonOf(error)}`,
+      { cause: error },
+    );
   }
-  log.info({ event: 'clear-history.vacuumed', tables: ['kernels', 'sessions'], durationMs: Math.round(performance.now() - started) });
+  log.info({
+    event: 'clear-history.vacuumed',
+    tables: ['kernels', 'sessions'],
+    durationMs: Math.round(performance.now() - started),
+  });
 }

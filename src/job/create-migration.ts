@@ -1,16 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PreflightError } from './errors';
+import { PreflightError } from '../core/errors';
 
 /** `add users index` / `add-users-index` / `AddUsersIndex` → `AddUsersIndex`. */
-export function className(name: string): string {
+function className(name: string): string {
   const pascal = name
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
     .map((part) => part[0].toUpperCase() + part.slice(1))
     .join('');
   if (!/^[A-Za-z][A-Za-z0-9]*$/.test(pascal)) {
-    throw new PreflightError('usage', `preflight create: "${name}" does not make a class name (start with a letter; letters and digits)`);
+    throw new PreflightError(
+      'usage',
+      `preflight create: "${name}" does not make a class name (start with a letter; letters and digits)`,
+    );
   }
   return pascal;
 }
@@ -38,7 +41,10 @@ export class ${base}${timestamp} implements MigrationInterface {
   try {
     await writeFile(file, source, { flag: 'wx' });
   } catch (error) {
-    throw new PreflightError('usage', `preflight create: cannot write ${file} (${(error as NodeJS.ErrnoException).code})`);
+    throw new PreflightError(
+      'usage',
+      `preflight create: cannot write ${file} (${(error as NodeJS.ErrnoException).code})`,
+    );
   }
   return file;
 }

@@ -1,10 +1,10 @@
 import type { Client } from 'pg';
 import type { Config } from '../config';
-import { formatDuration } from '../config/duration';
+import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';
 import { lockHolder, lockKeys, tryLock, type LockHolder } from '../postgres/advisory-lock';
-import { PreflightError } from './errors';
-import { sleep } from './retry';
+import { PreflightError } from '../core/errors';
+import { retrying } from '../core/retry';
 
 const holderReportEveryMs = 5000;
 
@@ -22,27 +22,54 @@ function describeHolder(holder: LockHolder | undefined): string {
  * Takes the session-level job lock on the dedicated connection, polling so that a stop request
  * is honoured at once and the holder can be reported while waiting.
  */
-export async function acquireJobLock(client: Client, config: Config, log: Logger, signal: AbortSignal): Promise<HeldLock> {
+export async function acquireJobLock(
+  client: Client,
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<HeldLock> {
   const keys = lockKeys(config.postgres.database, config.schema, config.migrationsTable);
   const started = performance.now();
   let reportedAt = -Infinity;
-  for (let attempt = 0; ; attempt++) {
-    if (await tryLock(client, keys)) {
-      const waitedMs = Math.round(performance.now() - started);
-      log.info({ event: 'lock.acquired', waitedMs });
-      return { keys, waitedMs };
-    }
-    const waitedMs = performance.now() - started;
-    if (waitedMs >= config.lockTimeoutMs) {
-      const holder = await lockHolder(client, keys);
-      throw new PreflightError('tempfail', `job lock on database ${config.postgres.database} not acquired within ${formatDuration(config.lockTimeoutMs)}: ${describeHolder(holder)}; retry, or raise PREFLIGHT_LOCK_TIMEOUT`);
-    }
-    if (performance.now() - reportedAt >= holderReportEveryMs) {
-      reportedAt = performance.now();
-      const holder = await lockHolder(client, keys);
-      log.info({ event: 'lock.waiting', waitedMs: Math.round(waitedMs), holder: holder ?? null, message: describeHolder(holder) });
-    }
+  const reportHolder = async (waitedMs: number) => {
+    reportedAt = performance.now();
+    const holder = await lockHolder(client, keys);
+    log.info({
+      event: 'lock.waiting',
+      waitedMs: Math.round(waitedMs),
+      holder: holder ?? null,
+      message: describeHolder(holder),
+    });
+  };
+  try {
     // Short, jittered polls: waiters notice the release quickly without moving in lockstep.
-    await sleep(Math.min(50 + attempt * 25, 250) + Math.random() * 50, signal);
+    await retrying(
+      async () => {
+        if (await tryLock(client, keys)) return;
+        if (performance.now() - reportedAt >= holderReportEveryMs) await reportHolder(performance.now() - started);
+        throw new LockBusy();
+      },
+      {
+        initialDelayMs: 50,
+        maxDelayMs: 250,
+        jitter: 0.5,
+        timeoutMs: config.lockTimeoutMs,
+        signal,
+        isRetryable: (error) => error instanceof LockBusy,
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof LockBusy)) throw error;
+    const holder = await lockHolder(client, keys);
+    throw new PreflightError(
+      'tempfail',
+      `job lock on database ${config.postgres.database} not acquired within ${formatDuration(config.lockTimeoutMs)}: ${describeHolder(holder)}; retry, or raise PREFLIGHT_LOCK_TIMEOUT`,
+    );
   }
+  const waitedMs = Math.round(performance.now() - started);
+  log.info({ event: 'lock.acquired', waitedMs });
+  return { keys, waitedMs };
 }
+
+/** Another session holds the job lock: poll again. */
+class LockBusy extends Error {}

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
-import { etcdReader } from '../postgres/migration-context';
+import { etcdReader } from '../etcd/reader';
 import { hostname } from 'node:os';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
@@ -9,7 +9,7 @@ import { ledgerInsert } from '../postgres/ledger';
 import type { MigrationsTable } from '../postgres/migrations-table';
 import type { MigrationSource } from '../postgres/migration-source';
 import type { ExecutorOptions } from '../postgres/run-migrations';
-import { preflightVersion } from './version';
+import { preflightVersion } from '../core/version';
 
 /** The executor's settings for this job; `lockClient` answers what the migration's backend waits on. */
 export function executorOptions(
@@ -51,10 +51,28 @@ export function executorOptions(
  * Migrations applied without preflight (TypeORM's CLI, or before preflight was adopted) get their
  * checksum recorded as they are in this build, so later edits to them are caught.
  */
-export async function adoptUnrecorded(client: Client, location: MigrationsTable, unrecorded: MigrationSource[], log: Logger): Promise<number> {
+export async function adoptUnrecorded(
+  client: Client,
+  location: MigrationsTable,
+  unrecorded: MigrationSource[],
+  log: Logger,
+): Promise<number> {
   for (const source of unrecorded) {
-    await client.query(...ledgerInsert(location, { name: source.name, checksum: source.checksum, durationMs: null, appliedBy: hostname(), preflightVersion, adopted: true }));
-    log.info({ event: 'migration.adopted', name: source.name, message: 'applied without preflight; checksum recorded' });
+    await client.query(
+      ...ledgerInsert(location, {
+        name: source.name,
+        checksum: source.checksum,
+        durationMs: null,
+        appliedBy: hostname(),
+        preflightVersion,
+        adopted: true,
+      }),
+    );
+    log.info({
+      event: 'migration.adopted',
+      name: source.name,
+      message: 'applied without preflight; checksum recorded',
+    });
   }
   return unrecorded.length;
 }

@@ -1,7 +1,7 @@
 import type { LedgerRow } from '../postgres/ledger';
 import type { AppliedMigration } from '../postgres/migrations-table';
 import type { MigrationSource } from '../postgres/migration-source';
-import { PreflightError } from './errors';
+import { PreflightError } from '../core/errors';
 
 /** What the build holds compared with what the database records. */
 export interface MigrationPlan {
@@ -18,7 +18,11 @@ export interface MigrationPlan {
   unrecorded: MigrationSource[];
 }
 
-export function planMigrations(sources: MigrationSource[], applied: AppliedMigration[], ledger: Map<string, LedgerRow>): MigrationPlan {
+export function planMigrations(
+  sources: MigrationSource[],
+  applied: AppliedMigration[],
+  ledger: Map<string, LedgerRow>,
+): MigrationPlan {
   const appliedNames = new Set(applied.map((migration) => migration.name));
   const sourceNames = new Set(sources.map((source) => source.name));
   const newestApplied = Math.max(-Infinity, ...applied.map((migration) => migration.timestamp));
@@ -43,24 +47,39 @@ export interface PlanPolicy {
   allowOutOfOrder: boolean;
 }
 
-const listed = (names: string[]) => (names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '));
+const listed = (names: string[]) =>
+  names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
 
 /** The refusal (exit 65) an unsafe plan deserves, naming the migrations and the way out; undefined when safe. */
 export function planRefusal(plan: MigrationPlan, policy: PlanPolicy): PreflightError | undefined {
   if (plan.drifted.length > 0) {
     const names = plan.drifted.map((drift) => drift.name);
-    return new PreflightError('data', `migration ${listed(names)} changed after it was applied (checksum differs): restore its original source and put the change in a new migration`, {
-      details: plan.drifted.map((drift) => `${drift.name}: recorded ${drift.recorded.slice(0, 12)}, build ${drift.current.slice(0, 12)}`),
-    });
+    return new PreflightError(
+      'data',
+      `migration ${listed(names)} changed after it was applied (checksum differs): restore its original source and put the change in a new migration`,
+      {
+        details: plan.drifted.map(
+          (drift) => `${drift.name}: recorded ${drift.recorded.slice(0, 12)}, build ${drift.current.slice(0, 12)}`,
+        ),
+      },
+    );
   }
   if (plan.unknown.length > 0 && !policy.allowUnknown) {
     const names = plan.unknown.map((migration) => migration.name);
-    return new PreflightError('data', `the database has applied ${listed(names)}, which this build does not know (is this an older image?): deploy the newer build, or set PREFLIGHT_ALLOW_UNKNOWN=true to proceed`, { details: names });
+    return new PreflightError(
+      'data',
+      `the database has applied ${listed(names)}, which this build does not know (is this an older image?): deploy the newer build, or set PREFLIGHT_ALLOW_UNKNOWN=true to proceed`,
+      { details: names },
+    );
   }
   if (plan.outOfOrder.length > 0 && !policy.allowOutOfOrder) {
     const names = plan.outOfOrder.map((source) => source.name);
     const newest = plan.applied.reduce((a, b) => (b.timestamp > a.timestamp ? b : a));
-    return new PreflightError('data', `pending migration ${listed(names)} is older than the newest applied one (${newest.name}): give it a newer timestamp, or set PREFLIGHT_ALLOW_OUT_OF_ORDER=true to apply it anyway`, { details: names });
+    return new PreflightError(
+      'data',
+      `pending migration ${listed(names)} is older than the newest applied one (${newest.name}): give it a newer timestamp, or set PREFLIGHT_ALLOW_OUT_OF_ORDER=true to apply it anyway`,
+      { details: names },
+    );
   }
   return undefined;
 }

@@ -9,9 +9,9 @@ import { qualifiedName } from '../postgres/migrations-table';
 import { startLockSampler, type TableLock } from '../postgres/lock-sampler';
 import { dumpFormat, failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
 import { down } from './down';
-import { PreflightError, reasonOf } from './errors';
+import { PreflightError, reasonOf } from '../core/errors';
 import type { JobReport } from './report';
-import { interrupted } from './retry';
+import { interrupted } from '../core/retry';
 import { runJob } from './run-job';
 
 /** One migration run of the rehearsal. */
@@ -43,33 +43,59 @@ export interface Rehearsal {
  */
 export async function rehearse(config: Config, log: Logger, signal: AbortSignal, dump: string): Promise<Rehearsal> {
   const format = await dumpFormat(dump).catch((error: unknown) => {
-    throw new PreflightError('config', `preflight rehearse --from ${dump}: cannot read the dump (${reasonOf(error)})`, { cause: error });
+    throw new PreflightError('config', `preflight rehearse --from ${dump}: cannot read the dump (${reasonOf(error)})`, {
+      cause: error,
+    });
   });
   if (format === 'empty' || format === 'unknown') {
-    const what = format === 'empty' ? 'the file is empty' : 'neither a pg_dump archive (custom, tar or directory format) nor a SQL file';
+    const what =
+      format === 'empty'
+        ? 'the file is empty'
+        : 'neither a pg_dump archive (custom, tar or directory format) nor a SQL file';
     throw new PreflightError('data', `preflight rehearse --from ${dump}: ${what}`);
   }
   const tool = format === 'archive' ? 'pg_restore' : 'psql';
   const program = findPgTool(tool, config.fixtureEnv.PATH);
-  if (program === undefined) throw new PreflightError('config', `preflight rehearse needs ${tool}, which was not found: install postgresql-client or put ${tool} on PATH`);
+  if (program === undefined)
+    throw new PreflightError(
+      'config',
+      `preflight rehearse needs ${tool}, which was not found: install postgresql-client or put ${tool} on PATH`,
+    );
 
   const scratchDatabase = `preflight_rehearsal_${randomBytes(6).toString('hex')}`;
   const applicationName = `${config.applicationName}/rehearse`;
   const admin = await connect(config.postgres, applicationName, 'postgres').catch((error: unknown) => {
-    throw new PreflightError('unavailable', `preflight rehearse creates its scratch database through the "postgres" database on ${config.postgres.host}:${config.postgres.port}, which refused: ${reasonOf(error)}`, { cause: error });
+    throw new PreflightError(
+      'unavailable',
+      `preflight rehearse creates its scratch database through the "postgres" database on ${config.postgres.host}:${config.postgres.port}, which refused: ${reasonOf(error)}`,
+      { cause: error },
+    );
   });
   const result: Rehearsal = { dump, scratchDatabase, restoreMs: 0, migrations: [] };
   try {
-    await admin.query(`CREATE DATABASE ${quoteIdentifier(scratchDatabase)} TEMPLATE template0`).catch((error: unknown) => {
-      const kind = sqlState(error) === '42501' ? 'config' : 'software';
-      throw new PreflightError(kind, `cannot create the scratch database ${scratchDatabase} as ${config.postgres.user} (rehearse needs CREATEDB): ${reasonOf(error)}`, { cause: error });
-    });
+    await admin
+      .query(`CREATE DATABASE ${quoteIdentifier(scratchDatabase)} TEMPLATE template0`)
+      .catch((error: unknown) => {
+        const kind = sqlState(error) === '42501' ? 'config' : 'software';
+        throw new PreflightError(
+          kind,
+          `cannot create the scratch database ${scratchDatabase} as ${config.postgres.user} (rehearse needs CREATEDB): ${reasonOf(error)}`,
+          { cause: error },
+        );
+      });
     log.info({ event: 'rehearse.started', dump, format, scratchDatabase });
     const restoreStarted = performance.now();
-    const args = format === 'archive'
-      ? ['--no-owner', '--no-privileges', '--exit-on-error', '--no-password', '--dbname', scratchDatabase, dump]
-      : ['--no-psqlrc', '--quiet', '--no-password', '--set', 'ON_ERROR_STOP=1', '--file', dump];
-    const restored = await runPgTool(program, args, { settings: config.postgres, applicationName, database: scratchDatabase }, config.fixtureEnv, signal);
+    const args =
+      format === 'archive'
+        ? ['--no-owner', '--no-privileges', '--exit-on-error', '--no-password', '--dbname', scratchDatabase, dump]
+        : ['--no-psqlrc', '--quiet', '--no-password', '--set', 'ON_ERROR_STOP=1', '--file', dump];
+    const restored = await runPgTool(
+      program,
+      args,
+      { settings: config.postgres, applicationName, database: scratchDatabase },
+      config.fixtureEnv,
+      signal,
+    );
     if (signal.aborted) throw interrupted(signal, 'while restoring the dump');
     if (restored.exitCode !== 0) {
       const reason = createRedactor(config.secrets)(failureReason(restored.stderr));
@@ -86,7 +112,11 @@ export async function rehearse(config: Config, log: Logger, signal: AbortSignal,
     await dropScratch(admin, scratchDatabase).then(
       () => log.info({ event: 'rehearse.dropped', scratchDatabase }),
       (error: unknown) => {
-        const failure = new PreflightError('software', `could not drop the scratch database ${scratchDatabase}: ${reasonOf(error)} — drop it by hand`, { cause: error });
+        const failure = new PreflightError(
+          'software',
+          `could not drop the scratch database ${scratchDatabase}: ${reasonOf(error)} — drop it by hand`,
+          { cause: error },
+        );
         if (result.error === undefined) result.error = failure;
         else log.error({ event: 'rehearse.drop_failed', scratchDatabase, message: failure.message });
       },
@@ -97,7 +127,11 @@ export async function rehearse(config: Config, log: Logger, signal: AbortSignal,
 }
 
 /** up, then down and up again for the newest; what ran is kept when a step fails. */
-async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSignal): Promise<{ migrations: RehearsedMigration[]; error?: unknown }> {
+async function rehearseMigrations(
+  scratch: Config,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<{ migrations: RehearsedMigration[]; error?: unknown }> {
   const location = { schema: scratch.schema, table: scratch.migrationsTable };
   const sampler = await startLockSampler({
     settings: scratch.postgres,
@@ -105,7 +139,12 @@ async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSig
     watchedApplicationName: scratch.applicationName,
     barrierTable: qualifiedName(location),
     ignoredTables: [ledgerName(location)],
-    onError: (error) => log.warn({ event: 'rehearse.sampling_failed', error: reasonOf(error), message: 'lock sampling stopped; durations are still reported' }),
+    onError: (error) =>
+      log.warn({
+        event: 'rehearse.sampling_failed',
+        error: reasonOf(error),
+        message: 'lock sampling stopped; durations are still reported',
+      }),
   });
   const runs: Array<Pick<RehearsedMigration, 'name' | 'phase' | 'durationMs'>> = [];
   const inTransaction = new Map<string, boolean>();
@@ -113,12 +152,16 @@ async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSig
   const tracked = tracking(log, (event) => {
     if (event.event === 'migration.started' || event.event === 'revert.started') {
       // Under PREFLIGHT_TRANSACTION=all the first migration's locks stay held while the next ones run.
-      inTransaction.set(`${phase} ${String(event.name)}`, event.transaction === true && scratch.transactionMode === 'each');
+      inTransaction.set(
+        `${phase} ${String(event.name)}`,
+        event.transaction === true && scratch.transactionMode === 'each',
+      );
       sampler.begin(`${phase} ${String(event.name)}`);
     }
     if (event.event === 'migration.applied' || event.event === 'migration.reverted') sampler.end();
   });
-  const collect = (done: Array<{ name: string; durationMs: number }>) => runs.push(...done.map((run) => ({ name: run.name, phase, durationMs: run.durationMs })));
+  const collect = (done: Array<{ name: string; durationMs: number }>) =>
+    runs.push(...done.map((run) => ({ name: run.name, phase, durationMs: run.durationMs })));
   let error: unknown;
   try {
     const first = await runJob(scratch, tracked, signal);
@@ -140,7 +183,12 @@ async function rehearseMigrations(scratch: Config, log: Logger, signal: AbortSig
   const migrations = runs.map((run) => {
     const key = `${run.phase} ${run.name}`;
     const { locks, atBarrier, waitedMs } = sampler.observed(key);
-    return { ...run, durationMs: Math.max(run.durationMs - waitedMs, 0), locks, locksComplete: atBarrier && inTransaction.get(key) === true };
+    return {
+      ...run,
+      durationMs: Math.max(run.durationMs - waitedMs, 0),
+      locks,
+      locksComplete: atBarrier && inTransaction.get(key) === true,
+    };
   });
   return { migrations, error };
 }
@@ -188,4 +236,3 @@ async function dropScratch(admin: Client, name: string): Promise<void> {
   await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)}`);
 }
-

@@ -1,7 +1,7 @@
 import { access, constants, writeFile } from 'node:fs/promises';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from './errors';
+import { PreflightError, reasonOf } from '../core/errors';
 
 /** One step of the pipeline, as the report shows it. */
 export interface StepRecord {
@@ -49,7 +49,10 @@ export async function checkReportWritable(path: string | null): Promise<void> {
   try {
     await writeFile(path, `${JSON.stringify({ status: 'running', startedAt: new Date().toISOString() })}\n`);
   } catch (error) {
-    throw new PreflightError('config', `PREFLIGHT_REPORT_FILE: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`);
+    throw new PreflightError(
+      'config',
+      `PREFLIGHT_REPORT_FILE: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`,
+    );
   }
 }
 
@@ -58,15 +61,23 @@ export function serializeReport(report: JobReport): string {
   let text = JSON.stringify(report);
   const steps = report.steps.map((step) => ({ ...step }));
   while (Buffer.byteLength(text) > maxReportBytes) {
-    const longest = steps.filter((step) => step.details).sort((a, b) => JSON.stringify(b.details).length - JSON.stringify(a.details).length)[0];
-    if (!longest) return JSON.stringify({ ...report, steps: undefined, error: report.error?.slice(0, 1000), truncated: true });
+    const longest = steps
+      .filter((step) => step.details)
+      .sort((a, b) => JSON.stringify(b.details).length - JSON.stringify(a.details).length)[0];
+    if (!longest)
+      return JSON.stringify({ ...report, steps: undefined, error: report.error?.slice(0, 1000), truncated: true });
     longest.details = { truncated: true };
     text = JSON.stringify({ ...report, steps, truncated: true });
   }
   return text;
 }
 
-export async function writeReport(path: string | null, report: JobReport, redact: (text: string) => string, log: Logger): Promise<void> {
+export async function writeReport(
+  path: string | null,
+  report: JobReport,
+  redact: (text: string) => string,
+  log: Logger,
+): Promise<void> {
   if (path === null) return;
   try {
     await writeFile(path, `${redact(serializeReport(report))}\n`);

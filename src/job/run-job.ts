@@ -14,14 +14,14 @@ import { adoptUnrecorded, executorOptions } from './migrate-step';
 import { backupBeforeMigrating } from './backup';
 import { checkSecretsDir, seedAdmin } from './seed-admin';
 import { applyBaseline } from '../postgres/apply-baseline';
-import { PreflightError, exitCodeOf, reasonOf } from './errors';
+import { PreflightError, exitCodeOf, reasonOf } from '../core/errors';
 import { acquireJobLock } from './job-lock';
 import { planMigrations, planRefusal } from './plan';
 import { checkRedisPersistence } from './redis-step';
-import { interrupted } from './retry';
+import { interrupted } from '../core/retry';
 import type { JobReport, StepRecord } from './report';
 import { waitForEtcd, waitForPostgres, waitForRedis } from './wait-for-stores';
-import { preflightVersion } from './version';
+import { preflightVersion } from '../core/version';
 
 /** The stores the job holds open; closed in one place whatever happens. */
 interface Connections {
@@ -56,7 +56,10 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
   };
   signal.addEventListener('abort', cancelRunningStatement, { once: true });
 
-  const step = async <T>(name: string, work: () => Promise<{ status: StepRecord['status']; details?: Record<string, unknown>; value: T }>): Promise<T> => {
+  const step = async <T>(
+    name: string,
+    work: () => Promise<{ status: StepRecord['status']; details?: Record<string, unknown>; value: T }>,
+  ): Promise<T> => {
     if (signal.aborted) throw interrupted(signal, `before ${name}`);
     const stepStarted = performance.now();
     try {
@@ -72,7 +75,11 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
   let failure: unknown;
   try {
     const [lockClient, etcd, redis] = await step('wait', async () => {
-      const settled = await Promise.allSettled([waitForPostgres(config, log, signal), waitForEtcd(config, log, signal), waitForRedis(config, log, signal)]);
+      const settled = await Promise.allSettled([
+        waitForPostgres(config, log, signal),
+        waitForEtcd(config, log, signal),
+        waitForRedis(config, log, signal),
+      ]);
       const [pg, etcdResult, redisResult] = settled;
       connections.lockClient = pg.status === 'fulfilled' ? pg.value : undefined;
       connections.etcd = etcdResult.status === 'fulfilled' ? etcdResult.value : undefined;
@@ -80,17 +87,29 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
       const rejected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (rejected) throw rejected.reason;
       const stores = ['postgres', ...(config.etcd ? ['etcd'] : []), ...(config.redis ? ['redis'] : [])];
-      return { status: 'applied', details: { stores }, value: [connections.lockClient!, connections.etcd, connections.redis] as const };
+      return {
+        status: 'applied',
+        details: { stores },
+        value: [connections.lockClient!, connections.etcd, connections.redis] as const,
+      };
     });
 
     // Everything that can reject bad input is checked before the first write to any store.
     const fixtures = await step('check', async () => {
-      const persistence = redis ? await checkRedisPersistence(redis, config.redisPersistence, log) : 'no redis configured';
+      const persistence = redis
+        ? await checkRedisPersistence(redis, config.redisPersistence, log)
+        : 'no redis configured';
       await checkSecretsDir(config);
       // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
-      const files: FixtureFile[] = etcd ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv) : [];
+      const files: FixtureFile[] = etcd
+        ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv)
+        : [];
       const sources = await migrationCatalog(config.migrationsPath);
-      return { status: 'applied', details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length }, value: { files, sources } };
+      return {
+        status: 'applied',
+        details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length },
+        value: { files, sources },
+      };
     });
 
     const lock = await step('lock', async () => {
@@ -101,37 +120,84 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     try {
       const location = { schema: config.schema, table: config.migrationsTable };
       const plan = await step('plan', async () => {
-        const migrationPlan = planMigrations(fixtures.sources, await readApplied(lockClient, location), await readLedger(lockClient, location));
+        const migrationPlan = planMigrations(
+          fixtures.sources,
+          await readApplied(lockClient, location),
+          await readLedger(lockClient, location),
+        );
         const refusal = planRefusal(migrationPlan, config);
         if (refusal) throw refusal;
         if (migrationPlan.unknown.length > 0) {
-          log.warn({ event: 'plan.unknown_applied', names: migrationPlan.unknown.map((migration) => migration.name), message: 'proceeding although the database holds migrations this build does not know (PREFLIGHT_ALLOW_UNKNOWN=true)' });
+          log.warn({
+            event: 'plan.unknown_applied',
+            names: migrationPlan.unknown.map((migration) => migration.name),
+            message:
+              'proceeding although the database holds migrations this build does not know (PREFLIGHT_ALLOW_UNKNOWN=true)',
+          });
         }
         if (migrationPlan.outOfOrder.length > 0) {
-          log.warn({ event: 'plan.out_of_order', names: migrationPlan.outOfOrder.map((source) => source.name), message: 'applying migrations older than the newest applied one (PREFLIGHT_ALLOW_OUT_OF_ORDER=true)' });
+          log.warn({
+            event: 'plan.out_of_order',
+            names: migrationPlan.outOfOrder.map((source) => source.name),
+            message: 'applying migrations older than the newest applied one (PREFLIGHT_ALLOW_OUT_OF_ORDER=true)',
+          });
         }
         log.info({ event: 'plan.ready', applied: migrationPlan.applied.length, pending: migrationPlan.pending.length });
-        return { status: 'applied', details: { applied: migrationPlan.applied.length, pending: migrationPlan.pending.map((source) => source.name) }, value: migrationPlan };
+        return {
+          status: 'applied',
+          details: {
+            applied: migrationPlan.applied.length,
+            pending: migrationPlan.pending.map((source) => source.name),
+          },
+          value: migrationPlan,
+        };
       });
 
       await step('migrate', async () => {
         if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
         await prepareMigrations(plan.pending, config.transactionMode);
-        const backup = plan.pending.length > 0 && config.backupDir ? await backupBeforeMigrating(config, log, signal) : undefined;
-        const baselined = config.baseline && plan.applied.length === 0 ? await applyBaseline(lockClient, config, location, fixtures.sources, log, executorOptions(config, log, signal, lockClient, () => undefined, { etcd, redis }).context) : [];
+        const backup =
+          plan.pending.length > 0 && config.backupDir ? await backupBeforeMigrating(config, log, signal) : undefined;
+        const baselined =
+          config.baseline && plan.applied.length === 0
+            ? await applyBaseline(
+                lockClient,
+                config,
+                location,
+                fixtures.sources,
+                log,
+                executorOptions(config, log, signal, lockClient, () => undefined, { etcd, redis }).context,
+              )
+            : [];
         await ensureMigrationsTable(lockClient, location);
         await ensureLedger(lockClient, location);
         const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);
         const pending = plan.pending.filter((source) => !baselined.includes(source.name));
-        const runs = await runMigrations(pending, executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }));
+        const runs = await runMigrations(
+          pending,
+          executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }),
+        );
         migrationPid = undefined;
         if (signal.aborted) throw interrupted(signal, 'between migrations');
-        return { status: 'applied', details: { applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })), ...(adopted > 0 ? { adopted } : {}), ...(backup ? { backup } : {}), ...(baselined.length > 0 ? { baseline: baselined.length } : {}) }, value: runs };
+        return {
+          status: 'applied',
+          details: {
+            applied: runs.map((run) => ({ name: run.name, durationMs: run.durationMs })),
+            ...(adopted > 0 ? { adopted } : {}),
+            ...(backup ? { backup } : {}),
+            ...(baselined.length > 0 ? { baseline: baselined.length } : {}),
+          },
+          value: runs,
+        };
       });
 
       await step('seed', async () => {
         const seeded = await seedAdmin(lockClient, config, log);
-        return { status: seeded.status, details: seeded.reason || seeded.file ? { reason: seeded.reason, file: seeded.file } : undefined, value: seeded };
+        return {
+          status: seeded.status,
+          details: seeded.reason || seeded.file ? { reason: seeded.reason, file: seeded.file } : undefined,
+          value: seeded,
+        };
       });
 
       await step('fixtures', async () => {
@@ -141,15 +207,23 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         const changed = results.filter((result) => result.status === 'applied');
         return {
           status: changed.length > 0 ? 'applied' : 'unchanged',
-          details: { files: results.length, changed: changed.map((result) => ({ file: result.file, puts: result.puts, deletes: result.deletes })) },
+          details: {
+            files: results.length,
+            changed: changed.map((result) => ({ file: result.file, puts: result.puts, deletes: result.deletes })),
+          },
           value: results,
         };
       });
     } finally {
-      await unlock(lockClient, lock.keys).catch((error: unknown) => log.warn({ event: 'lock.release_failed', error: reasonOf(error) }));
+      await unlock(lockClient, lock.keys).catch((error: unknown) =>
+        log.warn({ event: 'lock.release_failed', error: reasonOf(error) }),
+      );
     }
   } catch (error) {
-    failure = signal.aborted && !(error instanceof PreflightError && (error.kind === 'sigint' || error.kind === 'sigterm')) ? interrupted(signal) : error;
+    failure =
+      signal.aborted && !(error instanceof PreflightError && (error.kind === 'sigint' || error.kind === 'sigterm'))
+        ? interrupted(signal)
+        : error;
   } finally {
     signal.removeEventListener('abort', cancelRunningStatement);
     await closeAll(connections, log);
@@ -165,7 +239,12 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     durationMs: Math.round(performance.now() - started),
     lockWaitMs,
     steps,
-    error: failure === undefined ? undefined : failure instanceof PreflightError ? failure.message : `internal error: ${reasonOf(failure)}`,
+    error:
+      failure === undefined
+        ? undefined
+        : failure instanceof PreflightError
+          ? failure.message
+          : `internal error: ${reasonOf(failure)}`,
   };
   return { report, error: failure };
 }

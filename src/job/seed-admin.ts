@@ -5,12 +5,12 @@ import { promisify } from 'node:util';
 import type { Client } from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from './errors';
+import { PreflightError, reasonOf } from '../core/errors';
 
 const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const alphanumeric = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** The file the first admin's credentials are written to, inside PREFLIGHT_SECRETS_DIR. */
-export const adminSecretsFile = 'admin-keypair.env';
+const adminSecretsFile = 'admin-keypair.env';
 
 function randomString(alphabet: string, length: number): string {
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
@@ -30,7 +30,11 @@ export async function checkSecretsDir(config: Config): Promise<void> {
     await mkdir(config.secretsDir, { recursive: true, mode: 0o700 });
     await access(config.secretsDir, constants.W_OK);
   } catch (error) {
-    throw new PreflightError('config', `PREFLIGHT_SECRETS_DIR: cannot write ${config.secretsDir} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`, { cause: error });
+    throw new PreflightError(
+      'config',
+      `PREFLIGHT_SECRETS_DIR: cannot write ${config.secretsDir} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)})`,
+      { cause: error },
+    );
   }
 }
 
@@ -48,11 +52,15 @@ export interface SeedResult {
  * exist yet, and the next run overwrites it), and never to the log.
  */
 export async function seedAdmin(client: Client, config: Config, log: Logger): Promise<SeedResult> {
-  if (config.customMigrations) return { status: 'skipped', reason: 'PREFLIGHT_MIGRATIONS is set: the platform seeds do not apply' };
+  if (config.customMigrations)
+    return { status: 'skipped', reason: 'PREFLIGHT_MIGRATIONS is set: the platform seeds do not apply' };
   const existing = await client.query(`SELECT 1 FROM keypairs WHERE is_admin LIMIT 1`);
   if (existing.rowCount !== 0) return { status: 'unchanged' };
   if (!config.secretsDir) {
-    log.warn({ event: 'seed.admin_skipped', message: 'no admin keypair exists; set PREFLIGHT_SECRETS_DIR to create the first admin' });
+    log.warn({
+      event: 'seed.admin_skipped',
+      message: 'no admin keypair exists; set PREFLIGHT_SECRETS_DIR to create the first admin',
+    });
     return { status: 'skipped', reason: 'PREFLIGHT_SECRETS_DIR not set' };
   }
   const accessKey = `AKIA${randomString(base32, 16)}`;
@@ -66,17 +74,30 @@ export async function seedAdmin(client: Client, config: Config, log: Logger): Pr
       `INSERT INTO users (username, email, auth_provider, role) VALUES ($1, $2, 'local', 'superadmin') RETURNING id`,
       [config.adminUsername, config.adminEmail],
     );
-    await client.query(`INSERT INTO users_local (user_id, password_hash) VALUES ($1, $2)`, [user.rows[0].id, await hashPassword(password)]);
+    await client.query(`INSERT INTO users_local (user_id, password_hash) VALUES ($1, $2)`, [
+      user.rows[0].id,
+      await hashPassword(password),
+    ]);
     await client.query(
       `INSERT INTO keypairs (access_key, secret_key, user_id, is_admin, resource_policy) VALUES ($1, $2, $3, true, 'default')`,
       [accessKey, secretKey, user.rows[0].id],
     );
-    await writeSecrets(file, { ADMIN_USERNAME: config.adminUsername, ADMIN_EMAIL: config.adminEmail, ADMIN_PASSWORD: password, ACCESS_KEY: accessKey, SECRET_KEY: secretKey });
+    await writeSecrets(file, {
+      ADMIN_USERNAME: config.adminUsername,
+      ADMIN_EMAIL: config.adminEmail,
+      ADMIN_PASSWORD: password,
+      ACCESS_KEY: accessKey,
+      SECRET_KEY: secretKey,
+    });
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
     if (error instanceof PreflightError) throw error;
-    throw new PreflightError('software', `seeding the first admin ${config.adminUsername} failed: ${reasonOf(error)} (rolled back)`, { cause: error });
+    throw new PreflightError(
+      'software',
+      `seeding the first admin ${config.adminUsername} failed: ${reasonOf(error)} (rolled back)`,
+      { cause: error },
+    );
   }
   log.info({ event: 'seed.admin_created', username: config.adminUsername, file });
   return { status: 'applied', file };
@@ -84,7 +105,9 @@ export async function seedAdmin(client: Client, config: Config, log: Logger): Pr
 
 /** KEY=value lines, mode 0600, written to a temporary name and renamed so a reader never sees half a file. */
 async function writeSecrets(file: string, values: Record<string, string>): Promise<void> {
-  const text = Object.entries(values).map(([key, value]) => `${key}=${value}\n`).join('');
+  const text = Object.entries(values)
+    .map(([key, value]) => `${key}=${value}\n`)
+    .join('');
   const partial = `${file}.partial`;
   try {
     await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
@@ -92,6 +115,10 @@ async function writeSecrets(file: string, values: Record<string, string>): Promi
     await chmod(partial, 0o600);
     await rename(partial, file);
   } catch (error) {
-    throw new PreflightError('software', `PREFLIGHT_SECRETS_DIR: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)}); the admin was not created`, { cause: error });
+    throw new PreflightError(
+      'software',
+      `PREFLIGHT_SECRETS_DIR: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? reasonOf(error)}); the admin was not created`,
+      { cause: error },
+    );
   }
 }

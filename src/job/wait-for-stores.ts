@@ -2,12 +2,31 @@ import type { Client } from 'pg';
 import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config';
-import { formatDuration } from '../config/duration';
+import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';
 import { connect, createDatabase, serverVersionNumber, sqlState } from '../postgres/connection';
 import { connectRedis } from '../redis/client';
-import { PreflightError, reasonOf } from './errors';
-import { retryUntil } from './retry';
+import { PreflightError, reasonOf } from '../core/errors';
+import { retrying, type RetryOptions } from '../core/retry';
+
+/** Waiting for a store: 100 ms doubling to 2 s, until PREFLIGHT_WAIT_TIMEOUT. */
+function waitPolicy(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  store: string,
+  isPermanent: (error: unknown) => boolean,
+): RetryOptions {
+  return {
+    initialDelayMs: 100,
+    maxDelayMs: 2000,
+    timeoutMs: config.waitTimeoutMs,
+    signal,
+    isRetryable: (error) => !isPermanent(error),
+    onRetry: (attempt, error, delayMs) =>
+      log.info({ event: 'wait.retry', store, attempt, delayMs, error: reasonOf(error) }),
+  };
+}
 
 const minimumServerVersion = 120000;
 /** invalid_password, invalid_authorization_specification: retrying with the same credentials cannot help */
@@ -20,8 +39,8 @@ function describePostgres(config: Config): string {
 /** Connects to PostgreSQL, creating the database when asked to; the returned client is the job's lock connection. */
 export async function waitForPostgres(config: Config, log: Logger, signal: AbortSignal): Promise<Client> {
   const started = performance.now();
-  const client = await retryUntil(
-    async (remainingMs) => {
+  const client = await retrying(
+    async ({ remainingMs }) => {
       try {
         return await connect(config.postgres, config.applicationName, undefined, Math.min(remainingMs, 5000));
       } catch (error) {
@@ -33,27 +52,38 @@ export async function waitForPostgres(config: Config, log: Logger, signal: Abort
         throw error;
       }
     },
-    {
-      timeoutMs: config.waitTimeoutMs,
-      signal,
-      isPermanent: (error) => credentialErrors.has(sqlState(error) ?? ''),
-      onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'postgres', attempt, delayMs, error: reasonOf(error) }),
-    },
+    waitPolicy(config, log, signal, 'postgres', (error) => credentialErrors.has(sqlState(error) ?? '')),
   ).catch((error: unknown) => {
     if (error instanceof PreflightError) throw error;
     const state = sqlState(error);
     if (credentialErrors.has(state ?? '')) {
-      throw new PreflightError('config', `${describePostgres(config)} rejected the credentials of user ${config.postgres.user}: check DATABASE_URL or PGUSER/PGPASSWORD (${reasonOf(error)})`, { cause: error });
+      throw new PreflightError(
+        'config',
+        `${describePostgres(config)} rejected the credentials of user ${config.postgres.user}: check DATABASE_URL or PGUSER/PGPASSWORD (${reasonOf(error)})`,
+        { cause: error },
+      );
     }
     const hint = state === '3D000' ? ' — create it, or set PREFLIGHT_CREATE_DATABASE=true' : '';
-    throw new PreflightError('unavailable', `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}${hint}`, { cause: error });
+    throw new PreflightError(
+      'unavailable',
+      `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}${hint}`,
+      { cause: error },
+    );
   });
   const version = await serverVersionNumber(client);
   if (version < minimumServerVersion) {
     await client.end();
-    throw new PreflightError('unavailable', `${describePostgres(config)} runs PostgreSQL ${Math.floor(version / 10000)}; preflight needs 12 or newer`);
+    throw new PreflightError(
+      'unavailable',
+      `${describePostgres(config)} runs PostgreSQL ${Math.floor(version / 10000)}; preflight needs 12 or newer`,
+    );
   }
-  log.info({ event: 'wait.ready', store: 'postgres', serverVersion: version, durationMs: Math.round(performance.now() - started) });
+  log.info({
+    event: 'wait.ready',
+    store: 'postgres',
+    serverVersion: version,
+    durationMs: Math.round(performance.now() - started),
+  });
   return client;
 }
 
@@ -65,19 +95,23 @@ export async function waitForEtcd(config: Config, log: Logger, signal: AbortSign
   const { connectEtcd, pingEtcd } = await import('../etcd/client');
   const client = connectEtcd(settings);
   try {
-    await retryUntil(() => pingEtcd(client, settings.namespace), {
-      timeoutMs: config.waitTimeoutMs,
-      signal,
-      isPermanent: (error) => error instanceof PreflightError,
-      onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'etcd', attempt, delayMs, error: reasonOf(error) }),
-    });
+    await retrying(
+      () => pingEtcd(client, settings.namespace),
+      waitPolicy(config, log, signal, 'etcd', (error) => error instanceof PreflightError),
+    );
   } catch (error) {
     client.close();
     if (error instanceof PreflightError && error.kind === 'config') {
-      throw new PreflightError('config', `etcd at ${settings.endpoints.join(',')}: ${error.message}`, { cause: error.cause });
+      throw new PreflightError('config', `etcd at ${settings.endpoints.join(',')}: ${error.message}`, {
+        cause: error.cause,
+      });
     }
     if (error instanceof PreflightError) throw error;
-    throw new PreflightError('unavailable', `etcd at ${settings.endpoints.join(',')} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`, { cause: error });
+    throw new PreflightError(
+      'unavailable',
+      `etcd at ${settings.endpoints.join(',')} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`,
+      { cause: error },
+    );
   }
   log.info({ event: 'wait.ready', store: 'etcd', durationMs: Math.round(performance.now() - started) });
   return client;
@@ -89,20 +123,30 @@ export async function waitForRedis(config: Config, log: Logger, signal: AbortSig
   const started = performance.now();
   const isAuthError = (error: unknown) => /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(reasonOf(error));
   const isBadDatabase = (error: unknown) => /DB index is out of range/i.test(reasonOf(error));
-  const client = await retryUntil(() => connectRedis(settings), {
-    timeoutMs: config.waitTimeoutMs,
-    signal,
-    isPermanent: (error) => isAuthError(error) || isBadDatabase(error),
-    onRetry: (attempt, error, delayMs) => log.info({ event: 'wait.retry', store: 'redis', attempt, delayMs, error: reasonOf(error) }),
-  }).catch((error: unknown) => {
+  const client = await retrying(
+    () => connectRedis(settings),
+    waitPolicy(config, log, signal, 'redis', (error) => isAuthError(error) || isBadDatabase(error)),
+  ).catch((error: unknown) => {
     if (error instanceof PreflightError) throw error;
     if (isBadDatabase(error)) {
-      throw new PreflightError('config', `REDIS_URL: Redis at ${redisHost(settings.url)} has no such database (${reasonOf(error)}): use an index below the server's "databases" setting`, { cause: error });
+      throw new PreflightError(
+        'config',
+        `REDIS_URL: Redis at ${redisHost(settings.url)} has no such database (${reasonOf(error)}): use an index below the server's "databases" setting`,
+        { cause: error },
+      );
     }
     if (isAuthError(error)) {
-      throw new PreflightError('config', `Redis at ${redisHost(settings.url)} rejected the credentials: check REDIS_URL or REDIS_PASSWORD (${reasonOf(error)})`, { cause: error });
+      throw new PreflightError(
+        'config',
+        `Redis at ${redisHost(settings.url)} rejected the credentials: check REDIS_URL or REDIS_PASSWORD (${reasonOf(error)})`,
+        { cause: error },
+      );
     }
-    throw new PreflightError('unavailable', `Redis at ${redisHost(settings.url)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`, { cause: error });
+    throw new PreflightError(
+      'unavailable',
+      `Redis at ${redisHost(settings.url)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`,
+      { cause: error },
+    );
   });
   log.info({ event: 'wait.ready', store: 'redis', durationMs: Math.round(performance.now() - started) });
   return client;

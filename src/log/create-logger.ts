@@ -43,9 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
       options.format === 'json' ? winston.format.json() : pretty,
     ),
     transports: [
-      options.stream
-        ? new winston.transports.Stream({ stream: options.stream })
-        : new winston.transports.Console(),
+      options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console(),
     ],
   });
   const write = (level: string) => (event: LogEvent) => {

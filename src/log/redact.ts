@@ -4,7 +4,7 @@ export type Redactor = (text: string) => string;
 const urlCredentials = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^/\s@]*)@/gi;
 const passwordAssignment = /\b(password|passwd|pwd|requirepass|secret)(["']?\s*[=:]\s*["']?)([^\s"',;]+)/gi;
 
-export const mask = '***';
+const mask = '***';
 
 export function createRedactor(secrets: readonly string[]): Redactor {
   // Longest first, so a secret that contains another is masked whole.

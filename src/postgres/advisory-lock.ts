@@ -27,7 +27,12 @@ export async function unlock(client: Client, keys: [number, number]): Promise<vo
 
 export async function lockHolder(client: Client, keys: [number, number]): Promise<LockHolder | undefined> {
   // A two-key advisory lock shows up with classid/objid set to the keys and objsubid 2.
-  const result = await client.query<{ pid: number; application_name: string; client_addr: string | null; since: Date | null }>(
+  const result = await client.query<{
+    pid: number;
+    application_name: string;
+    client_addr: string | null;
+    since: Date | null;
+  }>(
     `SELECT l.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -36,5 +41,10 @@ export async function lockHolder(client: Client, keys: [number, number]): Promis
   );
   const row = result.rows[0];
   if (!row) return undefined;
-  return { pid: row.pid, applicationName: row.application_name, clientAddress: row.client_addr, since: row.since?.toISOString() ?? null };
+  return {
+    pid: row.pid,
+    applicationName: row.application_name,
+    clientAddress: row.client_addr,
+    since: row.since?.toISOString() ?? null,
+  };
 }

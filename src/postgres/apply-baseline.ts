@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from '../job/errors';
-import { preflightVersion } from '../job/version';
+import { PreflightError, reasonOf } from '../core/errors';
+import { preflightVersion } from '../core/version';
 import { ensureLedger, ledgerName } from './ledger';
 import { ensureMigrationsTable, qualifiedName, type MigrationsTable } from './migrations-table';
 import { migrationsDirectory, type MigrationSource } from './migration-source';
@@ -41,24 +41,39 @@ export async function applyBaseline(
   const started = performance.now();
   const text = await readFile(file, 'utf8');
   const header = text.slice(0, text.indexOf('\n'));
-  if (!header.startsWith(baselineHeaderPrefix)) throw new PreflightError('data', `${file} is not a preflight baseline (no header): regenerate it with preflight baseline`);
+  if (!header.startsWith(baselineHeaderPrefix))
+    throw new PreflightError(
+      'data',
+      `${file} is not a preflight baseline (no header): regenerate it with preflight baseline`,
+    );
   let covered: string[];
   try {
     covered = (JSON.parse(header.slice(baselineHeaderPrefix.length)) as { migrations: string[] }).migrations;
     if (!Array.isArray(covered)) throw new Error('no "migrations" list');
   } catch (error) {
-    throw new PreflightError('data', `${file}: the header is not valid (${reasonOf(error)}): regenerate it with preflight baseline`);
+    throw new PreflightError(
+      'data',
+      `${file}: the header is not valid (${reasonOf(error)}): regenerate it with preflight baseline`,
+    );
   }
   const byName = new Map(sources.map((source) => [source.name, source]));
   const strangers = covered.filter((name) => !byName.has(name));
-  if (strangers.length > 0) throw new PreflightError('data', `${file} covers ${strangers.join(', ')}, which this build does not contain: regenerate it with preflight baseline`);
+  if (strangers.length > 0)
+    throw new PreflightError(
+      'data',
+      `${file} covers ${strangers.join(', ')}, which this build does not contain: regenerate it with preflight baseline`,
+    );
   await client.query('BEGIN');
   try {
     await client.query(text);
     await client.query('RESET ALL');
     await ensureMigrationsTable(client, location);
     await ensureLedger(client, location);
-    await runBaselineData(client, covered.map((name) => byName.get(name)!), { ...stores, log });
+    await runBaselineData(
+      client,
+      covered.map((name) => byName.get(name)!),
+      { ...stores, log },
+    );
     // Two statements for any number of migrations; WITH ORDINALITY keeps TypeORM's ids in migration order.
     const coveredSources = covered.map((name) => byName.get(name)!);
     await client.query(
@@ -74,17 +89,28 @@ export async function applyBaseline(
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
-    throw new PreflightError('software', `baseline ${file} failed: ${reasonOf(error)} (rolled back; set PREFLIGHT_BASELINE=false to replay the migrations instead)`, { cause: error });
+    throw new PreflightError(
+      'software',
+      `baseline ${file} failed: ${reasonOf(error)} (rolled back; set PREFLIGHT_BASELINE=false to replay the migrations instead)`,
+      { cause: error },
+    );
   } finally {
     await client.query('RESET ALL');
   }
-  log.info({ event: 'baseline.applied', migrations: covered.length, durationMs: Math.round(performance.now() - started) });
+  log.info({
+    event: 'baseline.applied',
+    migrations: covered.length,
+    durationMs: Math.round(performance.now() - started),
+  });
   return covered;
 }
 
 /** Each covered migration's `baselineData` (effects beyond the schema), in order, inside the snapshot's transaction. */
 async function runBaselineData(client: Client, covered: MigrationSource[], context: MigrationContext): Promise<void> {
-  const runner: BaselineRunner = { query: async (sql, parameters) => (await client.query(sql, parameters)).rows, data: {} };
+  const runner: BaselineRunner = {
+    query: async (sql, parameters) => (await client.query(sql, parameters)).rows,
+    data: {},
+  };
   attachMigrationContext(runner, context);
   for (const source of covered) {
     const migration = new (await source.load())() as { baselineData?(runner: BaselineRunner): Promise<void> };

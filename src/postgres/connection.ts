@@ -2,7 +2,12 @@ import { Client, type ClientConfig } from 'pg';
 import type { PostgresSettings } from '../config';
 
 /** node-postgres options for the settings; `database` overrides the target (e.g. `postgres` to create it). */
-export function clientConfig(settings: PostgresSettings, applicationName: string, database = settings.database, connectTimeoutMs = 5000): ClientConfig {
+function clientConfig(
+  settings: PostgresSettings,
+  applicationName: string,
+  database = settings.database,
+  connectTimeoutMs = 5000,
+): ClientConfig {
   return {
     host: settings.host,
     port: settings.port,
@@ -16,7 +21,12 @@ export function clientConfig(settings: PostgresSettings, applicationName: string
 }
 
 /** A connected client; the caller ends it. */
-export async function connect(settings: PostgresSettings, applicationName: string, database?: string, connectTimeoutMs = 5000): Promise<Client> {
+export async function connect(
+  settings: PostgresSettings,
+  applicationName: string,
+  database?: string,
+  connectTimeoutMs = 5000,
+): Promise<Client> {
   const client = new Client(clientConfig(settings, applicationName, database, connectTimeoutMs));
   // An idle connection that drops (server restart) must not crash the process with an unhandled 'error'.
   client.on('error', () => undefined);

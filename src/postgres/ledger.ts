@@ -34,15 +34,33 @@ export async function ensureLedger(client: Client, location: MigrationsTable): P
 
 /** The ledger by migration name; empty when the table does not exist yet. */
 export async function readLedger(client: Client, location: MigrationsTable): Promise<Map<string, LedgerRow>> {
-  const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [ledgerName(location)]);
+  const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
+    ledgerName(location),
+  ]);
   if (exists.rows[0].found === null) return new Map();
-  const result = await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number | null; applied_by: string; preflight_version: string; adopted: boolean }>(
+  const result = await client.query<{
+    name: string;
+    checksum: string;
+    applied_at: Date;
+    duration_ms: number | null;
+    applied_by: string;
+    preflight_version: string;
+    adopted: boolean;
+  }>(
     `SELECT name, checksum, applied_at, duration_ms, applied_by, preflight_version, adopted FROM ${ledgerName(location)}`,
   );
   return new Map(
     result.rows.map((row) => [
       row.name,
-      { name: row.name, checksum: row.checksum, appliedAt: row.applied_at.toISOString(), durationMs: row.duration_ms, appliedBy: row.applied_by, preflightVersion: row.preflight_version, adopted: row.adopted },
+      {
+        name: row.name,
+        checksum: row.checksum,
+        appliedAt: row.applied_at.toISOString(),
+        durationMs: row.duration_ms,
+        appliedBy: row.applied_by,
+        preflightVersion: row.preflight_version,
+        adopted: row.adopted,
+      },
     ]),
   );
 }
@@ -50,7 +68,14 @@ export async function readLedger(client: Client, location: MigrationsTable): Pro
 /** The statement and parameters that record one migration; run inside the migration's own transaction. */
 export function ledgerInsert(
   location: MigrationsTable,
-  row: { name: string; checksum: string; durationMs: number | null; appliedBy: string; preflightVersion: string; adopted: boolean },
+  row: {
+    name: string;
+    checksum: string;
+    durationMs: number | null;
+    appliedBy: string;
+    preflightVersion: string;
+    adopted: boolean;
+  },
 ): [string, unknown[]] {
   return [
     `INSERT INTO ${ledgerName(location)} (name, checksum, duration_ms, applied_by, preflight_version, adopted)
@@ -71,7 +96,14 @@ export function ledgerDelete(location: MigrationsTable, name: string): [string, 
  */
 export function recordApplied(
   location: MigrationsTable,
-  row: { name: string; timestamp: number; checksum: string; durationMs: number | null; appliedBy: string; preflightVersion: string },
+  row: {
+    name: string;
+    timestamp: number;
+    checksum: string;
+    durationMs: number | null;
+    appliedBy: string;
+    preflightVersion: string;
+  },
 ): [string, unknown[]] {
   const [ledgerSql, ledgerParameters] = ledgerInsert(location, { ...row, adopted: false });
   const shifted = ledgerSql.replace(/\$(\d)/g, (_, digit: string) => `$${Number(digit) + 1}`);

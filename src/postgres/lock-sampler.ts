@@ -44,7 +44,16 @@ export interface LockSampler {
   stop(): Promise<void>;
 }
 
-const modesByStrength = ['AccessExclusiveLock', 'ExclusiveLock', 'ShareRowExclusiveLock', 'ShareLock', 'ShareUpdateExclusiveLock', 'RowExclusiveLock', 'RowShareLock', 'AccessShareLock'];
+const modesByStrength = [
+  'AccessExclusiveLock',
+  'ExclusiveLock',
+  'ShareRowExclusiveLock',
+  'ShareLock',
+  'ShareUpdateExclusiveLock',
+  'RowExclusiveLock',
+  'RowShareLock',
+  'AccessShareLock',
+];
 /**
  * Every lock of the watched backends; `relation` only for existing tables and views (one created
  * by the running transaction is invisible here, and blocks nobody anyway). `blocked_by_us`: a wait
@@ -102,10 +111,16 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
       const key = current;
       // Inside the barrier's transaction pg_stat_activity would keep showing its first snapshot.
       await client.query('SELECT pg_stat_clear_snapshot()');
-      const { rows } = await client.query<LockRow>(sampleSql, [options.watchedApplicationName, options.barrierTable, options.ignoredTables]);
+      const { rows } = await client.query<LockRow>(sampleSql, [
+        options.watchedApplicationName,
+        options.barrierTable,
+        options.ignoredTables,
+      ]);
       if (key !== undefined && key === current) {
         const locks = seen.get(key) ?? new Map<string, TableLock>();
-        for (const row of rows) if (row.granted && row.relation !== null && !row.ignored) locks.set(`${row.relation} ${row.mode}`, { relation: row.relation, mode: row.mode });
+        for (const row of rows)
+          if (row.granted && row.relation !== null && !row.ignored)
+            locks.set(`${row.relation} ${row.mode}`, { relation: row.relation, mode: row.mode });
         seen.set(key, locks);
       }
       const blocked = rows.filter((lock) => lock.blocked_by_us);
@@ -145,7 +160,10 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
       current = undefined;
     },
     observed: (key) => ({
-      locks: [...(seen.get(key)?.values() ?? [])].sort((a, b) => modesByStrength.indexOf(a.mode) - modesByStrength.indexOf(b.mode) || a.relation.localeCompare(b.relation)),
+      locks: [...(seen.get(key)?.values() ?? [])].sort(
+        (a, b) =>
+          modesByStrength.indexOf(a.mode) - modesByStrength.indexOf(b.mode) || a.relation.localeCompare(b.relation),
+      ),
       atBarrier: caughtAtBarrier.has(key),
       waitedMs: Math.round(waitedMs.get(key) ?? 0),
     }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { PreflightError, reasonOf } from '../job/errors';
+import { PreflightError, reasonOf } from '../core/errors';
 import {
   checkedOrder,
   classLoader,
@@ -13,7 +13,7 @@ import {
 } from './migration-source';
 
 /** The manifest beside the compiled migrations: what the build ships, so a plan needs no module loading. */
-export const manifestFileName = 'preflight-manifest.json';
+const manifestFileName = 'preflight-manifest.json';
 
 export interface ManifestEntry {
   name: string;
@@ -32,7 +32,7 @@ interface Manifest {
  * Checksum of a migration's source, insensitive to what editors and checkouts change without
  * changing meaning: line endings, trailing spaces, a trailing newline, a byte-order mark.
  */
-export function sourceChecksum(text: string): string {
+function sourceChecksum(text: string): string {
   const normalised = text
     .replace(/^\uFEFF/, '')
     .replace(/\r\n?/g, '\n')
@@ -54,7 +54,13 @@ export async function migrationCatalog(path: string): Promise<MigrationSource[]>
     return checkedOrder(
       manifest.migrations.map((entry) => {
         const file = join(directory, entry.file);
-        return { name: entry.name, timestamp: entry.timestamp, file, checksum: entry.checksum, load: classLoader(file, entry.name) };
+        return {
+          name: entry.name,
+          timestamp: entry.timestamp,
+          file,
+          checksum: entry.checksum,
+          load: classLoader(file, entry.name),
+        };
       }),
     );
   }
@@ -63,7 +69,10 @@ export async function migrationCatalog(path: string): Promise<MigrationSource[]>
 }
 
 /** Loads each file and lists its classes, with checksums from `checksumOf`. */
-async function scanMigrations(files: string[], checksumOf: (file: string) => Promise<string>): Promise<MigrationSource[]> {
+async function scanMigrations(
+  files: string[],
+  checksumOf: (file: string) => Promise<string>,
+): Promise<MigrationSource[]> {
   const sources: MigrationSource[] = [];
   for (const file of files) {
     const checksum = await checksumOf(file);
@@ -81,16 +90,25 @@ async function readManifest(directory: string): Promise<Manifest | undefined> {
     text = await readFile(join(directory, manifestFileName), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PreflightError('config', `PREFLIGHT_MIGRATIONS: cannot read ${join(directory, manifestFileName)} (${(error as NodeJS.ErrnoException).code})`);
+    throw new PreflightError(
+      'config',
+      `PREFLIGHT_MIGRATIONS: cannot read ${join(directory, manifestFileName)} (${(error as NodeJS.ErrnoException).code})`,
+    );
   }
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;
   } catch (error) {
-    throw new PreflightError('data', `${join(directory, manifestFileName)} is not valid JSON (${reasonOf(error)}): rebuild, or run preflight manifest`);
+    throw new PreflightError(
+      'data',
+      `${join(directory, manifestFileName)} is not valid JSON (${reasonOf(error)}): rebuild, or run preflight manifest`,
+    );
   }
   if (manifest.version !== 1 || !Array.isArray(manifest.migrations)) {
-    throw new PreflightError('data', `${join(directory, manifestFileName)} is not a preflight manifest (version 1): rebuild, or run preflight manifest`);
+    throw new PreflightError(
+      'data',
+      `${join(directory, manifestFileName)} is not a preflight manifest (version 1): rebuild, or run preflight manifest`,
+    );
   }
   return manifest;
 }
@@ -107,7 +125,12 @@ export async function writeManifest(compiledDir: string, sourceDir?: string): Pr
     return sourceChecksum(await readFile(source, 'utf8'));
   };
   const sources = checkedOrder(await scanMigrations(files, checksumOf));
-  const migrations = sources.map(({ name, timestamp, file, checksum }) => ({ name, timestamp, file: basename(file), checksum }));
+  const migrations = sources.map(({ name, timestamp, file, checksum }) => ({
+    name,
+    timestamp,
+    file: basename(file),
+    checksum,
+  }));
   const manifest: Manifest = { version: 1, migrations };
   await writeFile(join(compiledDir, manifestFileName), `${JSON.stringify(manifest, null, 2)}\n`);
   return migrations;

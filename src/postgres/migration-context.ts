@@ -1,8 +1,6 @@
-import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
 import type { QueryRunner } from 'typeorm';
 import type { Logger } from '../log/logger';
-import { joinKey } from '../etcd/key-path';
 
 /**
  * What a migration may use besides its QueryRunner: the other stores, when configured, and the
@@ -38,21 +36,9 @@ export function attachMigrationContext(runner: QueryRunner | BaselineRunner, con
 
 /** The context preflight attached; outside preflight, a context with no stores that logs to the console. */
 export function migrationContext(queryRunner: QueryRunner | BaselineRunner): MigrationContext {
-  const context = (queryRunner.data as Record<string, unknown> | undefined)?.[contextKey] as MigrationContext | undefined;
+  const context = (queryRunner.data as Record<string, unknown> | undefined)?.[contextKey] as
+    MigrationContext | undefined;
   if (context) return context;
   const toConsole = (event: { event: string }) => console.log(JSON.stringify(event));
   return { log: { error: toConsole, warn: toConsole, info: toConsole, debug: () => undefined } };
-}
-
-/** The read-only etcd view for migrations, over the job's client and namespace. */
-export function etcdReader(client: Etcd3, namespace: string): NonNullable<MigrationContext['etcd']> {
-  return {
-    namespace,
-    async readPrefix(prefix) {
-      const base = joinKey(namespace, prefix);
-      const entries = await client.getAll().prefix(`${base}/`).strings();
-      const strip = namespace === '' ? 0 : joinKey(namespace).length + 1;
-      return new Map(Object.entries(entries).map(([key, value]) => [key.slice(strip), value]));
-    },
-  };
 }

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MigrationInterface } from 'typeorm';
-import { PreflightError } from '../job/errors';
+import { PreflightError } from '../core/errors';
 
 export type MigrationClass = new () => MigrationInterface;
 
@@ -33,13 +33,22 @@ export async function migrationFiles(path: string): Promise<string[]> {
     if (!(await stat(directory)).isDirectory()) throw new Error('not a directory');
     names = await readdir(directory);
   } catch (error) {
-    throw new PreflightError('config', `PREFLIGHT_MIGRATIONS: cannot read ${directory} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new PreflightError(
+      'config',
+      `PREFLIGHT_MIGRATIONS: cannot read ${directory} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
-  return names.filter((name) => pattern.test(name) && !name.endsWith('.d.ts')).sort().map((name) => join(directory, name));
+  return names
+    .filter((name) => pattern.test(name) && !name.endsWith('.d.ts'))
+    .sort()
+    .map((name) => join(directory, name));
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -47,7 +56,9 @@ function globToRegExp(glob: string): RegExp {
  * A real dynamic import: TypeScript compiling to CommonJS would turn `import()` into `require()`,
  * which cannot load ES modules.
  */
-const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+const importModule = new Function('specifier', 'return import(specifier)') as (
+  specifier: string,
+) => Promise<Record<string, unknown>>;
 
 /** Loads a module: require() for CommonJS, import() for `.mjs` and for `.js` in a `"type": "module"` package. */
 async function loadModule(file: string): Promise<Record<string, unknown>> {
@@ -70,7 +81,8 @@ export async function loadMigrationClasses(file: string): Promise<MigrationClass
     throw new PreflightError('data', `migration file ${basename(file)} cannot be loaded: ${reason}`, { cause: error });
   }
   return Object.values(moduleExports).filter(
-    (exported): exported is MigrationClass => typeof exported === 'function' && typeof exported.prototype?.up === 'function',
+    (exported): exported is MigrationClass =>
+      typeof exported === 'function' && typeof exported.prototype?.up === 'function',
   );
 }
 
@@ -79,7 +91,10 @@ export function migrationIdentity(migrationClass: MigrationClass, file: string):
   const name = new migrationClass().name ?? migrationClass.name;
   const timestamp = Number.parseInt(name.slice(-13), 10);
   if (!/\d{13}$/.test(name) || !Number.isFinite(timestamp)) {
-    throw new PreflightError('data', `migration ${name} in ${basename(file)} has no 13-digit timestamp at the end of its name (TypeORM needs e.g. ${name}1700000000000)`);
+    throw new PreflightError(
+      'data',
+      `migration ${name} in ${basename(file)} has no 13-digit timestamp at the end of its name (TypeORM needs e.g. ${name}1700000000000)`,
+    );
   }
   return { name, timestamp };
 }
@@ -90,7 +105,10 @@ export function checkedOrder<T extends { name: string; timestamp: number; file: 
   for (const source of sources) {
     const twin = seen.get(`name:${source.name}`) ?? seen.get(`timestamp:${source.timestamp}`);
     if (twin) {
-      throw new PreflightError('data', `migrations ${twin.name} (${basename(twin.file)}) and ${source.name} (${basename(source.file)}) share a name or timestamp: rename one`);
+      throw new PreflightError(
+        'data',
+        `migrations ${twin.name} (${basename(twin.file)}) and ${source.name} (${basename(source.file)}) share a name or timestamp: rename one`,
+      );
     }
     seen.set(`name:${source.name}`, source).set(`timestamp:${source.timestamp}`, source);
   }
@@ -100,8 +118,14 @@ export function checkedOrder<T extends { name: string; timestamp: number; file: 
 /** Finds one class by name in a file, for a migration known from the manifest. */
 export function classLoader(file: string, name: string): () => Promise<MigrationClass> {
   return async () => {
-    const found = (await loadMigrationClasses(file)).find((migrationClass) => migrationIdentity(migrationClass, file).name === name);
-    if (!found) throw new PreflightError('data', `migration ${name} is listed in the manifest but ${basename(file)} does not export it: rebuild`);
+    const found = (await loadMigrationClasses(file)).find(
+      (migrationClass) => migrationIdentity(migrationClass, file).name === name,
+    );
+    if (!found)
+      throw new PreflightError(
+        'data',
+        `migration ${name} is listed in the manifest but ${basename(file)} does not export it: rebuild`,
+      );
     return found;
   };
 }

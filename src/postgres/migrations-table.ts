@@ -19,7 +19,9 @@ export function qualifiedName({ schema, table }: MigrationsTable): string {
 
 /** What the database records as applied, oldest first; empty when the table does not exist yet. */
 export async function readApplied(client: Client, location: MigrationsTable): Promise<AppliedMigration[]> {
-  const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [qualifiedName(location)]);
+  const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
+    qualifiedName(location),
+  ]);
   if (exists.rows[0].found === null) return [];
   const result = await client.query<{ timestamp: string; name: string }>(
     `SELECT "timestamp", "name" FROM ${qualifiedName(location)} ORDER BY "id"`,

@@ -14,7 +14,10 @@ const maxStderrChars = 64 * 1024;
 
 /** The program on `searchPath` (PATH), else in the newest /usr/lib/postgresql/<version>/bin; undefined when neither has it. */
 export function findPgTool(tool: PgTool, searchPath = ''): string | undefined {
-  const onPath = searchPath.split(delimiter).filter((dir) => dir !== '').map((dir) => join(dir, tool));
+  const onPath = searchPath
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .map((dir) => join(dir, tool));
   const versions = directoryEntries(debianRoot)
     .filter((version) => /^\d+(\.\d+)?$/.test(version))
     .sort((a, b) => Number(b) - Number(a))
@@ -45,9 +48,18 @@ export interface PgToolResult {
  * environment variables only, never the command line (which `ps` shows to every user). On abort
  * the child is terminated; the result then has a null exit code and the caller decides what it means.
  */
-export function runPgTool(program: string, args: string[], target: PgTarget, environment: Readonly<Record<string, string | undefined>>, signal: AbortSignal): Promise<PgToolResult> {
+export function runPgTool(
+  program: string,
+  args: string[],
+  target: PgTarget,
+  environment: Readonly<Record<string, string | undefined>>,
+  signal: AbortSignal,
+): Promise<PgToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env: libpqEnvironment(target, environment), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(program, args, {
+      env: libpqEnvironment(target, environment),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
@@ -72,14 +84,23 @@ export function runPgTool(program: string, args: string[], target: PgTarget, env
  * `detail:` lines follow it) to the end, at most three, on one line. The caller redacts it.
  */
 export function failureReason(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   if (lines.length === 0) return 'no error message';
   const lastError = lines.map((line) => /error:/i.test(line)).lastIndexOf(true);
-  const reason = lines.slice(lastError >= 0 ? lastError : -1).slice(0, 3).join('; ');
+  const reason = lines
+    .slice(lastError >= 0 ? lastError : -1)
+    .slice(0, 3)
+    .join('; ');
   return reason.length > 400 ? `${reason.slice(0, 400)}…` : reason;
 }
 
-function libpqEnvironment(target: PgTarget, environment: Readonly<Record<string, string | undefined>>): NodeJS.ProcessEnv {
+function libpqEnvironment(
+  target: PgTarget,
+  environment: Readonly<Record<string, string | undefined>>,
+): NodeJS.ProcessEnv {
   const { settings } = target;
   // Only what libpq needs: no PG* variable of preflight's own environment may redirect the child.
   const env: NodeJS.ProcessEnv = {
@@ -103,7 +124,8 @@ function directoryEntries(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw error;
   }
 }
@@ -124,13 +146,15 @@ export type DumpFormat = 'archive' | 'sql' | 'empty' | 'unknown';
 /** Tells the formats apart by content, not by name: custom starts with `PGDMP`, tar has `ustar` at 257. Throws when unreadable. */
 export async function dumpFormat(path: string): Promise<DumpFormat> {
   const info = await stat(path);
-  if (info.isDirectory()) return statSync(join(path, 'toc.dat'), { throwIfNoEntry: false })?.isFile() ? 'archive' : 'unknown';
+  if (info.isDirectory())
+    return statSync(join(path, 'toc.dat'), { throwIfNoEntry: false })?.isFile() ? 'archive' : 'unknown';
   if (info.size === 0) return 'empty';
   const handle = await open(path, 'r');
   try {
     const { buffer, bytesRead } = await handle.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
     const head = buffer.subarray(0, bytesRead);
-    if (head.subarray(0, 5).toString('latin1') === 'PGDMP' || head.subarray(257, 262).toString('latin1') === 'ustar') return 'archive';
+    if (head.subarray(0, 5).toString('latin1') === 'PGDMP' || head.subarray(257, 262).toString('latin1') === 'ustar')
+      return 'archive';
     return head.includes(0) ? 'unknown' : 'sql';
   } finally {
     await handle.close();

@@ -1,8 +1,9 @@
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from '../job/errors';
-import { sleep } from '../job/retry';
+import { PreflightError, reasonOf } from '../core/errors';
+import { retrying } from '../core/retry';
+import { reportInvalidIndexes } from './invalid-index';
 import { sqlState } from './connection';
 import { ledgerDelete, recordApplied } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
@@ -64,21 +65,34 @@ export async function runMigrations(pending: MigrationSource[], options: Executo
  * Loads the pending migrations and refuses what cannot run (`transaction = false` under `all`):
  * called before anything is written, so a broken migration file changes nothing.
  */
-export async function prepareMigrations(pending: MigrationSource[], transactionMode: ExecutorOptions['transactionMode']): Promise<Step[]> {
-  const steps = await Promise.all(pending.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'up' as const })));
+export async function prepareMigrations(
+  pending: MigrationSource[],
+  transactionMode: ExecutorOptions['transactionMode'],
+): Promise<Step[]> {
+  const steps = await Promise.all(
+    pending.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'up' as const })),
+  );
   const outside = steps.filter((step) => step.migration.transaction === false);
   if (transactionMode === 'all' && outside.length > 0) {
-    throw new PreflightError('data', `migration ${outside.map((step) => step.source.name).join(', ')} sets transaction = false, which PREFLIGHT_TRANSACTION=all cannot honour: use PREFLIGHT_TRANSACTION=each`);
+    throw new PreflightError(
+      'data',
+      `migration ${outside.map((step) => step.source.name).join(', ')} sets transaction = false, which PREFLIGHT_TRANSACTION=all cannot honour: use PREFLIGHT_TRANSACTION=each`,
+    );
   }
   return steps;
 }
 
 /** Reverts the given applied migrations, newest first, each with its `down` and its records removed together. */
 export async function revertMigrations(applied: MigrationSource[], options: ExecutorOptions): Promise<MigrationRun[]> {
-  const steps = await Promise.all(applied.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'down' as const })));
+  const steps = await Promise.all(
+    applied.map(async (source) => ({ source, migration: new (await source.load())(), direction: 'down' as const })),
+  );
   const withoutDown = steps.filter((step) => typeof step.migration.down !== 'function');
   if (withoutDown.length > 0) {
-    throw new PreflightError('data', `migration ${withoutDown.map((step) => step.source.name).join(', ')} has no down(): it cannot be reverted; write a new migration that undoes it instead`);
+    throw new PreflightError(
+      'data',
+      `migration ${withoutDown.map((step) => step.source.name).join(', ')} has no down(): it cannot be reverted; write a new migration that undoes it instead`,
+    );
   }
   return execute(steps, options);
 }
@@ -111,7 +125,11 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
       await rollback(runner, options.log, 'all');
       const cause = error instanceof PreflightError ? error.cause : error;
       if (sqlState(cause) === lockTimeoutState && !options.signal.aborted) {
-        throw new PreflightError('tempfail', `a migration could not take its locks within ${options.ddlLockTimeoutMs}ms; with PREFLIGHT_TRANSACTION=all the whole run was rolled back: retry later`, { cause });
+        throw new PreflightError(
+          'tempfail',
+          `a migration could not take its locks within ${options.ddlLockTimeoutMs}ms; with PREFLIGHT_TRANSACTION=all the whole run was rolled back: retry later`,
+          { cause },
+        );
       }
       throw error;
     }
@@ -128,34 +146,67 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
 }
 
 /** Runs one migration; when it only failed to get a lock in time, tries again with backoff. */
-async function withRetries(runner: QueryRunner, step: Step, pid: number, options: ExecutorOptions): Promise<MigrationRun> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return { ...(await runOne(runner, step, pid, options, false)), attempts: attempt };
-    } catch (error) {
-      const cause = error instanceof PreflightError ? error.cause : error;
-      if (sqlState(cause) !== lockTimeoutState || options.signal.aborted) throw error;
-      if (attempt > options.ddlRetries) {
-        throw new PreflightError('tempfail', `migration ${step.source.name} could not take its locks within ${options.ddlLockTimeoutMs}ms in ${attempt} attempts (a long-running transaction holds them): retry later, or raise PREFLIGHT_DDL_LOCK_TIMEOUT / PREFLIGHT_DDL_RETRIES`, { cause });
-      }
-      const delayMs = Math.min(500 * 2 ** (attempt - 1), 10_000);
-      options.log.warn({ event: 'migration.lock_timeout', name: step.source.name, attempt, retryInMs: delayMs, error: reasonOf(cause) });
-      await sleep(delayMs, options.signal);
-    }
+async function withRetries(
+  runner: QueryRunner,
+  step: Step,
+  pid: number,
+  options: ExecutorOptions,
+): Promise<MigrationRun> {
+  const causeOf = (error: unknown) => (error instanceof PreflightError ? error.cause : error);
+  const isLockTimeout = (error: unknown) => sqlState(causeOf(error)) === lockTimeoutState;
+  try {
+    return await retrying(
+      async ({ number }) => ({ ...(await runOne(runner, step, pid, options, false)), attempts: number + 1 }),
+      {
+        initialDelayMs: 500,
+        maxDelayMs: 10_000,
+        maxRetries: options.ddlRetries,
+        signal: options.signal,
+        isRetryable: isLockTimeout,
+        onRetry: (attempt, error, delayMs) =>
+          options.log.warn({
+            event: 'migration.lock_timeout',
+            name: step.source.name,
+            attempt,
+            retryInMs: delayMs,
+            error: reasonOf(causeOf(error)),
+          }),
+      },
+    );
+  } catch (error) {
+    if (!isLockTimeout(error) || options.signal.aborted) throw error;
+    const attempts = options.ddlRetries + 1;
+    throw new PreflightError(
+      'tempfail',
+      `migration ${step.source.name} could not take its locks within ${options.ddlLockTimeoutMs}ms in ${attempts} attempts (a long-running transaction holds them): retry later, or raise PREFLIGHT_DDL_LOCK_TIMEOUT / PREFLIGHT_DDL_RETRIES`,
+      { cause: causeOf(error) },
+    );
   }
 }
 
-async function runOne(runner: QueryRunner, step: Step, pid: number, options: ExecutorOptions, insideOuterTransaction: boolean): Promise<MigrationRun> {
+async function runOne(
+  runner: QueryRunner,
+  step: Step,
+  pid: number,
+  options: ExecutorOptions,
+  insideOuterTransaction: boolean,
+): Promise<MigrationRun> {
   const { source, migration, direction } = step;
-  const inTransaction = !insideOuterTransaction && options.transactionMode === 'each' && migration.transaction !== false;
+  const inTransaction =
+    !insideOuterTransaction && options.transactionMode === 'each' && migration.transaction !== false;
   if (!inTransaction && !insideOuterTransaction) await reportInvalidIndexes(runner, source.name, options.log);
   const started = performance.now();
   const event = direction === 'up' ? 'migration' : 'revert';
-  options.log.info({ event: `${event}.started`, name: source.name, transaction: inTransaction || insideOuterTransaction });
+  options.log.info({
+    event: `${event}.started`,
+    name: source.name,
+    transaction: inTransaction || insideOuterTransaction,
+  });
   const heartbeat = setInterval(() => {
     const elapsedMs = Math.round(performance.now() - started);
     void (options.describeBackend?.(pid) ?? Promise.resolve(undefined)).then(
-      (waiting) => options.log.info({ event: `${event}.running`, name: source.name, elapsedMs, waiting: waiting ?? null }),
+      (waiting) =>
+        options.log.info({ event: `${event}.running`, name: source.name, elapsedMs, waiting: waiting ?? null }),
       () => options.log.info({ event: `${event}.running`, name: source.name, elapsedMs }),
     );
   }, heartbeatMs);
@@ -163,17 +214,22 @@ async function runOne(runner: QueryRunner, step: Step, pid: number, options: Exe
     if (inTransaction) await runner.startTransaction();
     if (direction === 'up') {
       await migration.up(runner);
-      await runner.query(...recordApplied(options.location, {
-        name: source.name,
-        timestamp: source.timestamp,
-        checksum: source.checksum,
-        durationMs: Math.round(performance.now() - started),
-        appliedBy: options.appliedBy,
-        preflightVersion: options.preflightVersion,
-      }));
+      await runner.query(
+        ...recordApplied(options.location, {
+          name: source.name,
+          timestamp: source.timestamp,
+          checksum: source.checksum,
+          durationMs: Math.round(performance.now() - started),
+          appliedBy: options.appliedBy,
+          preflightVersion: options.preflightVersion,
+        }),
+      );
     } else {
       await migration.down(runner);
-      await runner.query(`DELETE FROM ${qualifiedName(options.location)} WHERE "timestamp" = $1 AND "name" = $2`, [source.timestamp, source.name]);
+      await runner.query(`DELETE FROM ${qualifiedName(options.location)} WHERE "timestamp" = $1 AND "name" = $2`, [
+        source.timestamp,
+        source.name,
+      ]);
       await runner.query(...ledgerDelete(options.location, source.name));
     }
     if (inTransaction) await runner.commitTransaction();
@@ -184,32 +240,32 @@ async function runOne(runner: QueryRunner, step: Step, pid: number, options: Exe
     clearInterval(heartbeat);
   }
   const durationMs = Math.round(performance.now() - started);
-  options.log.info({ event: direction === 'up' ? 'migration.applied' : 'migration.reverted', name: source.name, durationMs });
+  options.log.info({
+    event: direction === 'up' ? 'migration.applied' : 'migration.reverted',
+    name: source.name,
+    durationMs,
+  });
   return { name: source.name, durationMs, transaction: inTransaction || insideOuterTransaction, attempts: 1 };
-}
-
-/** An INVALID index is what an interrupted CREATE INDEX CONCURRENTLY leaves behind; say so before the next attempt. */
-async function reportInvalidIndexes(runner: QueryRunner, name: string, log: Logger): Promise<void> {
-  const rows = (await runner.query(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS index FROM pg_index i
-       JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT i.indisvalid`,
-  )) as Array<{ index: string }>;
-  if (rows.length > 0) {
-    log.warn({ event: 'migration.invalid_indexes', name, indexes: rows.map((row) => row.index), message: 'INVALID indexes found (an earlier CREATE INDEX CONCURRENTLY failed); the migration should drop and rebuild them (see dropInvalidIndex)' });
-  }
 }
 
 function failure(step: Step, error: unknown, rolledBack: boolean, signal: AbortSignal): PreflightError {
   if (error instanceof PreflightError) return error;
   const name = step.source.name;
-  const outcome = rolledBack ? 'rolled back, nothing recorded' : 'ran outside a transaction: check for partial effects, nothing recorded';
+  const outcome = rolledBack
+    ? 'rolled back, nothing recorded'
+    : 'ran outside a transaction: check for partial effects, nothing recorded';
   if (signal.aborted) {
     const kind = signal.reason === 'SIGINT' ? 'sigint' : 'sigterm';
-    return new PreflightError(kind, `interrupted by ${String(signal.reason)} during migration ${name}: ${outcome}`, { cause: error });
+    return new PreflightError(kind, `interrupted by ${String(signal.reason)} during migration ${name}: ${outcome}`, {
+      cause: error,
+    });
   }
   const verb = step.direction === 'up' ? 'failed' : 'failed to revert';
-  return new PreflightError('software', `migration ${name} ${verb}: ${reasonOf(error)} (${outcome}; fix the migration and re-run)`, { cause: error });
+  return new PreflightError(
+    'software',
+    `migration ${name} ${verb}: ${reasonOf(error)} (${outcome}; fix the migration and re-run)`,
+    { cause: error },
+  );
 }
 
 async function rollback(runner: QueryRunner, log: Logger, name: string): Promise<void> {

@@ -4,9 +4,17 @@ import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { retentionCutoff } from '../../src/config/retention';
 import { clearHistory, kernelRedisKeys } from '../../src/job/clear-history';
-import { PreflightError } from '../../src/job/errors';
+import { PreflightError } from '../../src/core/errors';
 import type { LogEvent, Logger } from '../../src/log/logger';
-import { freshDatabase, preflightEnv, redisDb, runCli, tempDir, type TestDatabase, type TestRedisDb } from '../support/context';
+import {
+  freshDatabase,
+  preflightEnv,
+  redisDb,
+  runCli,
+  tempDir,
+  type TestDatabase,
+  type TestRedisDb,
+} from '../support/context';
 import { failureLines } from './helpers';
 
 const at = (iso: string) => new Date(iso);
@@ -37,20 +45,33 @@ test('months and years follow the calendar and clamp to the end of a shorter mon
 
 test('a bad retention is a usage error naming --retention and the accepted forms', () => {
   const refusals: Record<string, RegExp> = {
-    '-3d': /it is negative/, '': /it is empty/, '  ': /it is empty/, '5x': /unknown unit "x"/, '3 days': /unknown unit "days"/,
-    '0': /zero would delete/, '0d': /zero/, '1.5mo': /fraction of a month or year/, '0.5yr': /fraction/, 'd': /not a duration/,
-    '1e3s': /unknown unit/, '99999yr': /before the year 1/, ['9'.repeat(400)]: /before the year 1/,
+    '-3d': /it is negative/,
+    '': /it is empty/,
+    '  ': /it is empty/,
+    '5x': /unknown unit "x"/,
+    '3 days': /unknown unit "days"/,
+    '0': /zero would delete/,
+    '0d': /zero/,
+    '1.5mo': /fraction of a month or year/,
+    '0.5yr': /fraction/,
+    d: /not a duration/,
+    '1e3s': /unknown unit/,
+    '99999yr': /before the year 1/,
+    ['9'.repeat(400)]: /before the year 1/,
   };
   for (const [text, reason] of Object.entries(refusals)) {
-    assert.throws(() => retentionCutoff(text, new Date()), (error: unknown) => {
-      assert.ok(error instanceof PreflightError, text);
-      assert.equal(error.exitCode, 2);
-      assert.match(error.message, /^preflight clear-history: --retention ".*": /);
-      assert.match(error.message, reason, text);
-      assert.match(error.message, /30m, 6h, 3d, 2w, 3mo or 1yr/);
-      assert.doesNotMatch(error.message, /\n/);
-      return true;
-    });
+    assert.throws(
+      () => retentionCutoff(text, new Date()),
+      (error: unknown) => {
+        assert.ok(error instanceof PreflightError, text);
+        assert.equal(error.exitCode, 2);
+        assert.match(error.message, /^preflight clear-history: --retention ".*": /);
+        assert.match(error.message, reason, text);
+        assert.match(error.message, /30m, 6h, 3d, 2w, 3mo or 1yr/);
+        assert.doesNotMatch(error.message, /\n/);
+        return true;
+      },
+    );
   }
 });
 
@@ -61,25 +82,42 @@ async function migratedDatabase(): Promise<TestDatabase> {
   const db = await freshDatabase();
   const migrated = await runCli(['run'], await preflightEnv({ db }));
   assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
-  await db.query(`INSERT INTO users (username, email, auth_provider) VALUES ('history', 'history@example.com', 'local')`);
+  await db.query(
+    `INSERT INTO users (username, email, auth_provider) VALUES ('history', 'history@example.com', 'local')`,
+  );
   await db.query(`INSERT INTO keypair_resource_policies (name) VALUES ('history')`);
-  await db.query(`INSERT INTO keypairs (access_key, secret_key, user_id, resource_policy) SELECT $1, repeat('s', 40), id, 'history' FROM users WHERE username = 'history'`, [accessKey]);
+  await db.query(
+    `INSERT INTO keypairs (access_key, secret_key, user_id, resource_policy) SELECT $1, repeat('s', 40), id, 'history' FROM users WHERE username = 'history'`,
+    [accessKey],
+  );
   return db;
 }
 
 /** A session terminated `ago` (an interval, or null while it runs) with kernels terminated as given; their Redis keys set. */
-async function session(db: TestDatabase, redis: TestRedisDb, ago: string | null, kernels: Array<string | null>): Promise<{ id: string; kernelIds: string[] }> {
+async function session(
+  db: TestDatabase,
+  redis: TestRedisDb,
+  ago: string | null,
+  kernels: Array<string | null>,
+): Promise<{ id: string; kernelIds: string[] }> {
   const id = randomUUID();
-  await db.query(`INSERT INTO sessions (id, name, access_key, terminated_at) VALUES ($1, 'job', $2, now() - $3::interval)`, [id, accessKey, ago]);
+  await db.query(
+    `INSERT INTO sessions (id, name, access_key, terminated_at) VALUES ($1, 'job', $2, now() - $3::interval)`,
+    [id, accessKey, ago],
+  );
   const kernelIds = kernels.map(() => randomUUID());
   for (const [index, kernelAgo] of kernels.entries()) {
-    await db.query(`INSERT INTO kernels (id, session_id, access_key, terminated_at) VALUES ($1, $2, $3, now() - $4::interval)`, [kernelIds[index], id, accessKey, kernelAgo]);
+    await db.query(
+      `INSERT INTO kernels (id, session_id, access_key, terminated_at) VALUES ($1, $2, $3, now() - $4::interval)`,
+      [kernelIds[index], id, accessKey, kernelAgo],
+    );
     for (const key of kernelRedisKeys(kernelIds[index])) await redis.client.set(key, 'x');
   }
   return { id, kernelIds };
 }
 
-const ids = async (db: TestDatabase, table: string) => (await db.query(`SELECT id FROM ${table} ORDER BY id`)).map((row) => String(row.id));
+const ids = async (db: TestDatabase, table: string) =>
+  (await db.query(`SELECT id FROM ${table} ORDER BY id`)).map((row) => String(row.id));
 
 test('clear-history deletes only kernels and sessions terminated before the retention, and their Redis keys; --dry-run deletes nothing', async () => {
   const [db, redis] = await Promise.all([migratedDatabase(), redisDb()]);
@@ -91,24 +129,42 @@ test('clear-history deletes only kernels and sessions terminated before the rete
     const oldWithRecentKernel = await session(db, redis, '40 days', ['5 days']);
     await redis.client.set(`keypair.concurrency_used.${accessKey}`, '1');
     const env = await preflightEnv({ db, redis });
-    const [kernelsBefore, sessionsBefore, keysBefore] = [await ids(db, 'kernels'), await ids(db, 'sessions'), await redis.client.dbsize()];
+    const [kernelsBefore, sessionsBefore, keysBefore] = [
+      await ids(db, 'kernels'),
+      await ids(db, 'sessions'),
+      await redis.client.dbsize(),
+    ];
 
     const dryRun = await runCli(['clear-history', '--retention', '30d', '--dry-run'], env);
     assert.equal(dryRun.code, 0, dryRun.stdout + dryRun.stderr);
-    assert.match(dryRun.stdout, /^would delete 3 kernels, 2 sessions, 6 Redis keys older than \d{4}-\d\d-\d\dT[\d:.]+Z$/m);
-    assert.deepEqual([await ids(db, 'kernels'), await ids(db, 'sessions'), await redis.client.dbsize()], [kernelsBefore, sessionsBefore, keysBefore]);
+    assert.match(
+      dryRun.stdout,
+      /^would delete 3 kernels, 2 sessions, 6 Redis keys older than \d{4}-\d\d-\d\dT[\d:.]+Z$/m,
+    );
+    assert.deepEqual(
+      [await ids(db, 'kernels'), await ids(db, 'sessions'), await redis.client.dbsize()],
+      [kernelsBefore, sessionsBefore, keysBefore],
+    );
 
     const result = await runCli(['clear-history', '--retention', '30d'], env);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const [, printedCutoff] = /^deleted 3 kernels, 2 sessions, 6 Redis keys older than (\S+)$/m.exec(result.stdout) ?? assert.fail(result.stdout);
+    const [, printedCutoff] =
+      /^deleted 3 kernels, 2 sessions, 6 Redis keys older than (\S+)$/m.exec(result.stdout) ??
+      assert.fail(result.stdout);
     assert.ok(Math.abs(Date.parse(printedCutoff) - (Date.now() - 30 * 86_400_000)) < 60_000, printedCutoff);
     const finished = result.lines.find((line) => line.event === 'clear-history.finished');
-    assert.deepEqual([finished?.dryRun, finished?.kernels, finished?.sessions, finished?.redisKeys, finished?.cutoff], [false, 3, 2, 6, printedCutoff]);
+    assert.deepEqual(
+      [finished?.dryRun, finished?.kernels, finished?.sessions, finished?.redisKeys, finished?.cutoff],
+      [false, 3, 2, 6, printedCutoff],
+    );
     assert.equal(typeof finished?.durationMs, 'number');
     const kept = [running.kernelIds[1], recent.kernelIds[0], oldWithRecentKernel.kernelIds[0]];
     assert.deepEqual(await ids(db, 'kernels'), kept.sort());
     assert.deepEqual(await ids(db, 'sessions'), [running.id, recent.id, oldWithRecentKernel.id].sort());
-    assert.deepEqual((await redis.client.keys('*')).sort(), [...kept.flatMap(kernelRedisKeys), `keypair.concurrency_used.${accessKey}`].sort());
+    assert.deepEqual(
+      (await redis.client.keys('*')).sort(),
+      [...kept.flatMap(kernelRedisKeys), `keypair.concurrency_used.${accessKey}`].sort(),
+    );
 
     const again = await runCli(['clear-history', '--retention', '30d'], env);
     assert.match(again.stdout, /^deleted 0 kernels, 0 sessions, 0 Redis keys older than/m);
@@ -121,21 +177,31 @@ test('2500 old kernels go in batches of 1000 with a progress event each, then --
   const [db, redis] = await Promise.all([migratedDatabase(), redisDb()]);
   try {
     const { id } = await session(db, redis, '400 days', []);
-    await db.query(`INSERT INTO kernels (id, session_id, access_key, terminated_at) SELECT md5(i::text || $1::text)::uuid, $1::uuid, $2, now() - interval '400 days' FROM generate_series(1, 2500) i`, [id, accessKey]);
+    await db.query(
+      `INSERT INTO kernels (id, session_id, access_key, terminated_at) SELECT md5(i::text || $1::text)::uuid, $1::uuid, $2, now() - interval '400 days' FROM generate_series(1, 2500) i`,
+      [id, accessKey],
+    );
     const pipeline = redis.client.pipeline();
-    for (const kernelId of await ids(db, 'kernels')) for (const key of kernelRedisKeys(kernelId)) pipeline.set(key, 'x');
+    for (const kernelId of await ids(db, 'kernels'))
+      for (const key of kernelRedisKeys(kernelId)) pipeline.set(key, 'x');
     await pipeline.exec();
     const result = await runCli(['clear-history', '--retention', '1yr', '--vacuum'], await preflightEnv({ db, redis }));
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /^deleted 2500 kernels, 1 session, 5000 Redis keys older than/m);
-    const progress = result.lines.filter((line) => line.event === 'clear-history.progress').map(({ table, deleted, total }) => ({ table, deleted, total }));
+    const progress = result.lines
+      .filter((line) => line.event === 'clear-history.progress')
+      .map(({ table, deleted, total }) => ({ table, deleted, total }));
     assert.deepEqual(progress, [
-      { table: 'kernels', deleted: 1000, total: 1000 }, { table: 'kernels', deleted: 1000, total: 2000 },
-      { table: 'kernels', deleted: 500, total: 2500 }, { table: 'sessions', deleted: 1, total: 1 },
+      { table: 'kernels', deleted: 1000, total: 1000 },
+      { table: 'kernels', deleted: 1000, total: 2000 },
+      { table: 'kernels', deleted: 500, total: 2500 },
+      { table: 'sessions', deleted: 1, total: 1 },
     ]);
     assert.equal(await redis.client.dbsize(), 0);
     assert.ok(result.lines.some((line) => line.event === 'clear-history.vacuumed'));
-    const [stats] = await db.query(`SELECT count(*)::int AS analysed FROM pg_stat_user_tables WHERE relname IN ('kernels', 'sessions') AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL`);
+    const [stats] = await db.query(
+      `SELECT count(*)::int AS analysed FROM pg_stat_user_tables WHERE relname IN ('kernels', 'sessions') AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL`,
+    );
     assert.equal(stats.analysed, 2);
   } finally {
     await Promise.all([db.close(), redis.close()]);
@@ -155,7 +221,10 @@ test('a stop request between batches ends at a safe point with the finished batc
     };
     const log: Logger = { error: record, warn: record, info: record, debug: record };
     const options = { cutoff: retentionCutoff('30d', new Date()), batchSize: 2 };
-    await assert.rejects(clearHistory(config, log, stop.signal, options), (error: unknown) => error instanceof PreflightError && error.exitCode === 143 && /safe point/.test(error.message));
+    await assert.rejects(
+      clearHistory(config, log, stop.signal, options),
+      (error: unknown) => error instanceof PreflightError && error.exitCode === 143 && /safe point/.test(error.message),
+    );
     assert.equal((await ids(db, 'kernels')).length, 3, 'the first batch of two committed, nothing after it');
     assert.equal(await redis.client.dbsize(), 6);
 
@@ -168,13 +237,19 @@ test('a stop request between batches ends at a safe point with the finished batc
 });
 
 test('a missing or bad --retention exits 2 before touching any store', async () => {
-  const env = { ...(await preflightEnv({ db: { url: 'postgres://postgres:x@127.0.0.1:1/nowhere' } })), PREFLIGHT_WAIT_TIMEOUT: '1s' };
+  const env = {
+    ...(await preflightEnv({ db: { url: 'postgres://postgres:x@127.0.0.1:1/nowhere' } })),
+    PREFLIGHT_WAIT_TIMEOUT: '1s',
+  };
   const cases: Array<[string[], RegExp]> = [
     [['clear-history'], /--retention is required, e\.g\. --retention 30d/],
     [['clear-history', '--retention=-3d'], /--retention "-3d": it is negative/],
     [['clear-history', '--retention', '-3d'], /--retention/],
     [['clear-history', '--retention', ''], /--retention "": it is empty/],
-    [['clear-history', '--retention', '5x'], /--retention "5x": unknown unit "x"; expected a positive duration such as 30m/],
+    [
+      ['clear-history', '--retention', '5x'],
+      /--retention "5x": unknown unit "x"; expected a positive duration such as 30m/,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await runCli(args, env);
@@ -188,8 +263,14 @@ test('clear-history exits 65 on a database without the platform tables, and 69 w
   try {
     const missing = await runCli(['clear-history', '--retention', '30d'], await preflightEnv({ db }));
     assert.equal(missing.code, 65);
-    assert.equal(failureLines(missing.lines)[0]?.message, 'clear-history: table kernels does not exist — run preflight run first');
-    const unreachable = await runCli(['clear-history', '--retention', '30d'], { ...(await preflightEnv({ db: { url: 'postgres://postgres:x@127.0.0.1:1/nowhere' } })), PREFLIGHT_WAIT_TIMEOUT: '1s' });
+    assert.equal(
+      failureLines(missing.lines)[0]?.message,
+      'clear-history: table kernels does not exist — run preflight run first',
+    );
+    const unreachable = await runCli(['clear-history', '--retention', '30d'], {
+      ...(await preflightEnv({ db: { url: 'postgres://postgres:x@127.0.0.1:1/nowhere' } })),
+      PREFLIGHT_WAIT_TIMEOUT: '1s',
+    });
     assert.equal(unreachable.code, 69);
   } finally {
     await db.close();

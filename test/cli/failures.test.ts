@@ -19,7 +19,11 @@ function failureOf(result: { lines: Array<Record<string, unknown>>; stdout: stri
  * own log clock (the store's first retry, less its 100 ms delay, to the failure), so loading Node
  * and the store's driver on a loaded CI machine does not count against it.
  */
-function assertGaveUpInTime(result: { lines: Array<Record<string, unknown>>; durationMs: number }, timeoutMs: number, store: string): void {
+function assertGaveUpInTime(
+  result: { lines: Array<Record<string, unknown>>; durationMs: number },
+  timeoutMs: number,
+  store: string,
+): void {
   const at = (line: Record<string, unknown> | undefined) => Date.parse(String(line?.timestamp));
   const firstRetry = result.lines.find((line) => line.event === 'wait.retry' && line.store === store);
   const elapsedMs = at(result.lines.find((line) => line.event === 'job.failed')) - (at(firstRetry) - 100);
@@ -42,7 +46,14 @@ test('bad configuration exits 78 listing every problem, before touching any stor
     const result = await runCli(['run'], env);
     assert.equal(result.code, 78);
     const message = failureOf(result);
-    for (const culprit of ['PREFLIGHT_LOCK_TIMEOUT:', 'PREFLIGHT_TRANSACTION:', 'PREFLIGHT_WAIT_TIMOUT: unknown variable', 'ETCD_ENDPOINTS:', 'REDIS_URL:', 'LOG_LEVEL:']) {
+    for (const culprit of [
+      'PREFLIGHT_LOCK_TIMEOUT:',
+      'PREFLIGHT_TRANSACTION:',
+      'PREFLIGHT_WAIT_TIMOUT: unknown variable',
+      'ETCD_ENDPOINTS:',
+      'REDIS_URL:',
+      'LOG_LEVEL:',
+    ]) {
       assert.ok(message.includes(culprit), `${culprit} missing from: ${message}`);
     }
     assert.match(message, /^invalid configuration \(6 problems\)/);
@@ -80,11 +91,17 @@ test('secrets are read from *_FILE variables', async () => {
 });
 
 test('an unreachable PostgreSQL exits 69 within the wait timeout, naming the store and the last error', async () => {
-  const env = { ...(await preflightEnv({ db: { url: 'postgres://postgres:x@127.0.0.1:1/nowhere' } })), PREFLIGHT_WAIT_TIMEOUT: '2s' };
+  const env = {
+    ...(await preflightEnv({ db: { url: 'postgres://postgres:x@127.0.0.1:1/nowhere' } })),
+    PREFLIGHT_WAIT_TIMEOUT: '2s',
+  };
   const result = await runCli(['run'], env);
   assert.equal(result.code, 69);
   assertGaveUpInTime(result, 2000, 'postgres');
-  assert.match(failureOf(result), /PostgreSQL at 127\.0\.0\.1:1 \(database nowhere\) not reachable within 2s: connect ECONNREFUSED/);
+  assert.match(
+    failureOf(result),
+    /PostgreSQL at 127\.0\.0\.1:1 \(database nowhere\) not reachable within 2s: connect ECONNREFUSED/,
+  );
 });
 
 test('unreachable etcd and Redis exit 69 naming each store', async () => {
@@ -110,15 +127,26 @@ test('wrong credentials for any store fail at once with exit 78 and never print 
   const stack = await testStack();
   try {
     const base = await preflightEnv({ db });
-    const pg = await runCli(['run'], { ...base, DATABASE_URL: `postgres://postgres:wrongPassword1@${stack.postgres.host}:${stack.postgres.port}/${db.name}` });
+    const pg = await runCli(['run'], {
+      ...base,
+      DATABASE_URL: `postgres://postgres:wrongPassword1@${stack.postgres.host}:${stack.postgres.port}/${db.name}`,
+    });
     assert.equal(pg.code, 78, pg.stdout);
     assert.match(failureOf(pg), /rejected the credentials of user postgres/);
     assert.ok(!pg.stdout.includes('wrongPassword1'));
-    const redis = await runCli(['run'], { ...base, REDIS_URL: `redis://:wrongPassword2@${stack.redis.host}:${stack.redis.port}/0` });
+    const redis = await runCli(['run'], {
+      ...base,
+      REDIS_URL: `redis://:wrongPassword2@${stack.redis.host}:${stack.redis.port}/0`,
+    });
     assert.equal(redis.code, 78);
     assert.match(failureOf(redis), /^Redis at .* rejected the credentials/);
     assert.ok(!redis.stdout.includes('wrongPassword2'));
-    const etcd = await runCli(['run'], { ...base, ETCD_ENDPOINTS: stack.etcd.endpoint, ETCD_USERNAME: 'root', ETCD_PASSWORD: 'wrongPassword3' });
+    const etcd = await runCli(['run'], {
+      ...base,
+      ETCD_ENDPOINTS: stack.etcd.endpoint,
+      ETCD_USERNAME: 'root',
+      ETCD_PASSWORD: 'wrongPassword3',
+    });
     assert.equal(etcd.code, 78, etcd.stdout);
     assert.match(failureOf(etcd), /^etcd at .*: etcd refused the credentials.*ETCD_USERNAME/);
     assert.ok(!etcd.stdout.includes('wrongPassword3'));
@@ -152,7 +180,10 @@ test('a held job lock makes a second instance wait, name the holder, and give up
     const waiting = result.lines.find((line) => line.event === 'lock.waiting');
     assert.ok(waiting, result.stdout);
     assert.equal((waiting.holder as { applicationName: string }).applicationName, 'someone-else');
-    assert.match(failureOf(result), /job lock on database .* not acquired within 2s: held by pid \d+ \(someone-else, 127\.0\.0\.1/);
+    assert.match(
+      failureOf(result),
+      /job lock on database .* not acquired within 2s: held by pid \d+ \(someone-else, 127\.0\.0\.1/,
+    );
     assert.deepEqual(await recordedMigrations(db), []);
   } finally {
     await holder.end();
@@ -168,7 +199,10 @@ test('a Redis without the required persistence exits 69 before any migration', a
     const env = { ...(await preflightEnv({ db, redis })), PREFLIGHT_REDIS_PERSISTENCE: 'rdb' };
     const result = await runCli(['run'], env);
     assert.equal(result.code, 69);
-    assert.match(failureOf(result), /^Redis would lose data on restart: persistence is aof, PREFLIGHT_REDIS_PERSISTENCE=rdb needs RDB snapshots/);
+    assert.match(
+      failureOf(result),
+      /^Redis would lose data on restart: persistence is aof, PREFLIGHT_REDIS_PERSISTENCE=rdb needs RDB snapshots/,
+    );
     assert.deepEqual(await recordedMigrations(db), []);
   } finally {
     await Promise.all([db.close(), redis.close()]);

@@ -37,7 +37,9 @@ function migrationBody(index: number, table: string): string[] {
   const previous = `t${Math.floor(index / 6) - 1}`;
   switch (index % 6) {
     case 0:
-      return [`CREATE TABLE ${table} (id bigserial PRIMARY KEY, name varchar(64) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`];
+      return [
+        `CREATE TABLE ${table} (id bigserial PRIMARY KEY, name varchar(64) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      ];
     case 1:
       return [
         `CREATE TYPE ${table}_state AS ENUM ('new', 'running', 'done')`,
@@ -51,7 +53,10 @@ function migrationBody(index: number, table: string): string[] {
     case 3:
       return index < 6
         ? [`ALTER TABLE ${table} ADD COLUMN parent_id bigint REFERENCES ${table} (id) ON DELETE SET NULL`]
-        : [`ALTER TABLE ${table} ADD COLUMN ${previous}_id bigint REFERENCES ${previous} (id) ON DELETE CASCADE`, `CREATE INDEX ix_${table}_${previous} ON ${table} (${previous}_id)`];
+        : [
+            `ALTER TABLE ${table} ADD COLUMN ${previous}_id bigint REFERENCES ${previous} (id) ON DELETE CASCADE`,
+            `CREATE INDEX ix_${table}_${previous} ON ${table} (${previous}_id)`,
+          ];
     case 4:
       return [
         `INSERT INTO ${table} (name, score) SELECT 'row ' || g, g FROM generate_series(1, 20) g`,
@@ -68,20 +73,31 @@ function migrationBody(index: number, table: string): string[] {
 }
 
 /** A description of a schema from the catalogues, comparable between two databases. */
-export async function schemaSnapshot(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<Record<string, unknown>> {
+export async function schemaSnapshot(
+  query: (sql: string) => Promise<Array<Record<string, unknown>>>,
+): Promise<Record<string, unknown>> {
   const excluded = `('migrations', 'preflight_migrations')`;
   return {
-    columns: await query(`SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length, numeric_precision, numeric_scale
+    columns:
+      await query(`SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length, numeric_precision, numeric_scale
                             FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT IN ${excluded} ORDER BY 1, 2`),
-    indexes: await query(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename NOT IN ${excluded} ORDER BY 1, 2`),
+    indexes: await query(
+      `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename NOT IN ${excluded} ORDER BY 1, 2`,
+    ),
     constraints: (
       await query(`SELECT conrelid::regclass::text AS table, conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint
                      WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT IN ${excluded} ORDER BY 1, 2`)
     ).map((row) => ({ ...row, definition: castFree(String(row.definition)) })),
     views: await query(`SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1`),
-    enums: await query(`SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY 1 ORDER BY 1`),
-    comments: await query(`SELECT c.relname, obj_description(c.oid, 'pg_class') AS comment FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND obj_description(c.oid, 'pg_class') IS NOT NULL ORDER BY 1`),
-    tables: await query(`SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ${excluded}`),
+    enums: await query(
+      `SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY 1 ORDER BY 1`,
+    ),
+    comments: await query(
+      `SELECT c.relname, obj_description(c.oid, 'pg_class') AS comment FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND obj_description(c.oid, 'pg_class') IS NOT NULL ORDER BY 1`,
+    ),
+    tables: await query(
+      `SELECT count(*)::int AS tables FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ${excluded}`,
+    ),
   };
 }
 
@@ -91,5 +107,8 @@ export async function schemaSnapshot(query: (sql: string) => Promise<Array<Recor
  * restored from a dump as `ANY (ARRAY[('a'::varchar)::text, ...])`: one constraint, two spellings.
  */
 function castFree(definition: string): string {
-  return definition.replace(/::[a-z ]+(\[\])?/g, '').replace(/[()]/g, '').replace(/\s+/g, ' ');
+  return definition
+    .replace(/::[a-z ]+(\[\])?/g, '')
+    .replace(/[()]/g, '')
+    .replace(/\s+/g, ' ');
 }

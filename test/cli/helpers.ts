@@ -16,7 +16,9 @@ export function platformMigrationNames(): string[] {
 }
 
 /** A directory of compiled (CommonJS) migrations written by the test: `{ 'Name1800000000001': 'up body' }`. */
-export function migrationsDir(migrations: Record<string, { up: string; down?: string; transaction?: boolean }>): string {
+export function migrationsDir(
+  migrations: Record<string, { up: string; down?: string; transaction?: boolean }>,
+): string {
   const dir = tempDir('preflight-migrations-');
   for (const [className, body] of Object.entries(migrations)) {
     const timestamp = className.slice(-13);
@@ -33,7 +35,9 @@ export function migrationsDir(migrations: Record<string, { up: string; down?: st
 }
 
 /** Names in the migrations table, in order, or [] when the table does not exist. */
-export async function recordedMigrations(db: { query(sql: string): Promise<Array<Record<string, unknown>>> }): Promise<string[]> {
+export async function recordedMigrations(db: {
+  query(sql: string): Promise<Array<Record<string, unknown>>>;
+}): Promise<string[]> {
   const [{ found }] = await db.query(`SELECT to_regclass('public.migrations') AS found`);
   if (found === null) return [];
   return (await db.query('SELECT name FROM migrations ORDER BY id')).map((row) => String(row.name));

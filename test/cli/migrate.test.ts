@@ -9,19 +9,32 @@ const threeMigrations = () =>
   migrationsDir({
     First1800000000001: { up: `await queryRunner.query('CREATE TABLE first (id int)');` },
     Second1800000000002: { up: `await queryRunner.query('CREATE TABLE second (id int)');` },
-    Broken1800000000003: { up: `await queryRunner.query('CREATE TABLE third (id int)'); await queryRunner.query('SELECT 1/0');` },
+    Broken1800000000003: {
+      up: `await queryRunner.query('CREATE TABLE third (id int)'); await queryRunner.query('SELECT 1/0');`,
+    },
   });
 
 async function publicTables(db: { query(sql: string): Promise<Array<Record<string, unknown>>> }): Promise<string[]> {
-  return (await db.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'preflight\\_%' ORDER BY 1`)).map((row) => String(row.tablename));
+  return (
+    await db.query(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'preflight\\_%' ORDER BY 1`,
+    )
+  ).map((row) => String(row.tablename));
 }
 
 test('PREFLIGHT_TRANSACTION=all rolls back every migration of the run when one fails', async () => {
   const db = await freshDatabase();
   try {
-    const result = await runCli(['run'], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: threeMigrations(), PREFLIGHT_TRANSACTION: 'all' });
+    const result = await runCli(['run'], {
+      ...(await preflightEnv({ db })),
+      PREFLIGHT_MIGRATIONS: threeMigrations(),
+      PREFLIGHT_TRANSACTION: 'all',
+    });
     assert.equal(result.code, 70);
-    assert.match(String(failureLines(result.lines)[0].message), /migration Broken1800000000003 failed: division by zero/);
+    assert.match(
+      String(failureLines(result.lines)[0].message),
+      /migration Broken1800000000003 failed: division by zero/,
+    );
     assert.deepEqual(await recordedMigrations(db), []);
     assert.deepEqual(await publicTables(db), ['migrations']);
   } finally {
@@ -32,7 +45,11 @@ test('PREFLIGHT_TRANSACTION=all rolls back every migration of the run when one f
 test('PREFLIGHT_TRANSACTION=none keeps what the failing migration did before it failed, and records only the ones that finished', async () => {
   const db = await freshDatabase();
   try {
-    const result = await runCli(['run'], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: threeMigrations(), PREFLIGHT_TRANSACTION: 'none' });
+    const result = await runCli(['run'], {
+      ...(await preflightEnv({ db })),
+      PREFLIGHT_MIGRATIONS: threeMigrations(),
+      PREFLIGHT_TRANSACTION: 'none',
+    });
     assert.equal(result.code, 70);
     assert.match(String(failureLines(result.lines)[0].message), /ran outside a transaction/);
     assert.deepEqual(await recordedMigrations(db), ['First1800000000001', 'Second1800000000002']);
@@ -47,14 +64,21 @@ test('a migration with transaction = false runs outside a transaction, so CREATE
   try {
     const dir = migrationsDir({
       Table1800000000001: { up: `await queryRunner.query('CREATE TABLE items (id int, at timestamptz)');` },
-      Index1800000000002: { up: `await queryRunner.query('CREATE INDEX CONCURRENTLY ix_items_at ON items (at)');`, transaction: false },
+      Index1800000000002: {
+        up: `await queryRunner.query('CREATE INDEX CONCURRENTLY ix_items_at ON items (at)');`,
+        transaction: false,
+      },
     });
     const result = await runCli(['run'], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir });
     assert.equal(result.code, 0, result.stdout);
     assert.deepEqual(await recordedMigrations(db), ['Table1800000000001', 'Index1800000000002']);
     const [index] = await db.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_items_at'::regclass`);
     assert.equal(index.indisvalid, true);
-    const all = await runCli(['run'], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir, PREFLIGHT_TRANSACTION: 'all' });
+    const all = await runCli(['run'], {
+      ...(await preflightEnv({ db })),
+      PREFLIGHT_MIGRATIONS: dir,
+      PREFLIGHT_TRANSACTION: 'all',
+    });
     assert.equal(all.code, 0, 'nothing pending, so the contradiction does not matter');
   } finally {
     await db.close();
@@ -64,10 +88,19 @@ test('a migration with transaction = false runs outside a transaction, so CREATE
 test('transaction = false under PREFLIGHT_TRANSACTION=all is refused with 65 before anything runs', async () => {
   const db = await freshDatabase();
   try {
-    const dir = migrationsDir({ Index1800000000002: { up: `await queryRunner.query('SELECT 1');`, transaction: false } });
-    const result = await runCli(['run'], { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir, PREFLIGHT_TRANSACTION: 'all' });
+    const dir = migrationsDir({
+      Index1800000000002: { up: `await queryRunner.query('SELECT 1');`, transaction: false },
+    });
+    const result = await runCli(['run'], {
+      ...(await preflightEnv({ db })),
+      PREFLIGHT_MIGRATIONS: dir,
+      PREFLIGHT_TRANSACTION: 'all',
+    });
     assert.equal(result.code, 65);
-    assert.match(String(failureLines(result.lines)[0].message), /Index1800000000002 sets transaction = false.*PREFLIGHT_TRANSACTION=each/);
+    assert.match(
+      String(failureLines(result.lines)[0].message),
+      /Index1800000000002 sets transaction = false.*PREFLIGHT_TRANSACTION=each/,
+    );
     assert.deepEqual(await recordedMigrations(db), []);
   } finally {
     await db.close();

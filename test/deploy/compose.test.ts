@@ -51,11 +51,14 @@ function dependencies(service: Service): Map<string, string | undefined> {
 /** `depends_on` targets that are not services of the same file. */
 function missingDependencies(compose: ComposeFile): string[] {
   return Object.entries(compose.services).flatMap(([name, service]) =>
-    [...dependencies(service).keys()].filter((target) => !(target in compose.services)).map((target) => `${name} → ${target}`),
+    [...dependencies(service).keys()]
+      .filter((target) => !(target in compose.services))
+      .map((target) => `${name} → ${target}`),
   );
 }
 
-const secretNames = (service: Service) => (service.secrets ?? []).map((secret) => (typeof secret === 'string' ? secret : secret.source));
+const secretNames = (service: Service) =>
+  (service.secrets ?? []).map((secret) => (typeof secret === 'string' ? secret : secret.source));
 const storeServices = ['db', 'etcd', 'redis'];
 const placeholderServices = ['server', 'worker', 'scheduler'];
 
@@ -69,9 +72,18 @@ test('every depends_on target in the compose file is a service of it', () => {
 
 test('the schema check and the depends_on check reject a misspelt key and a missing service', () => {
   const broken = readCompose(
-    ['services:', '  db-migrations:', '    image: preflight:local', '    comand: ["run"]', '    depends_on: [databse]'].join('\n'),
+    [
+      'services:',
+      '  db-migrations:',
+      '    image: preflight:local',
+      '    comand: ["run"]',
+      '    depends_on: [databse]',
+    ].join('\n'),
   ) as unknown as ComposeFile;
-  assert.ok(validateCompose(broken).some((error) => error.includes('comand')), 'the misspelt comand: should be rejected');
+  assert.ok(
+    validateCompose(broken).some((error) => error.includes('comand')),
+    'the misspelt comand: should be rejected',
+  );
   assert.deepEqual(missingDependencies(broken), ['db-migrations → databse']);
 });
 
@@ -91,11 +103,18 @@ test('the stores use the official image tags, keep their data in volumes and rep
 test('db-migrations runs once after the stores are healthy, and the services only after it succeeded', () => {
   const job = composeFile.services['db-migrations'];
   assert.equal(job.restart, 'no');
-  assert.deepEqual(Object.fromEntries(dependencies(job)), Object.fromEntries(storeServices.map((name) => [name, 'service_healthy'])));
+  assert.deepEqual(
+    Object.fromEntries(dependencies(job)),
+    Object.fromEntries(storeServices.map((name) => [name, 'service_healthy'])),
+  );
   for (const name of placeholderServices) {
     const service = composeFile.services[name];
     assert.ok(service, `placeholder service ${name} exists`);
-    assert.equal(dependencies(service).get('db-migrations'), 'service_completed_successfully', `${name} waits for db-migrations`);
+    assert.equal(
+      dependencies(service).get('db-migrations'),
+      'service_completed_successfully',
+      `${name} waits for db-migrations`,
+    );
     assert.match(JSON.stringify(service.command), /main\.js verify/, `${name} runs preflight verify`);
   }
 });
@@ -107,8 +126,11 @@ test('passwords reach containers as compose secrets and *_FILE variables, never 
   }
   const { values } = readEnvFile(envFilePath);
   for (const [name, service] of Object.entries(composeFile.services)) {
-    for (const secret of secretNames(service)) assert.ok(secret in declared, `${name} uses undeclared secret ${secret}`);
-    const environment = Array.isArray(service.environment) ? service.environment : Object.keys(service.environment ?? {});
+    for (const secret of secretNames(service))
+      assert.ok(secret in declared, `${name} uses undeclared secret ${secret}`);
+    const environment = Array.isArray(service.environment)
+      ? service.environment
+      : Object.keys(service.environment ?? {});
     for (const variable of environment) {
       assert.doesNotMatch(variable, /PASSWORD(=|$)/, `${name} sets a password in plain environment`);
     }
@@ -116,11 +138,18 @@ test('passwords reach containers as compose secrets and *_FILE variables, never 
     for (const [variable, value] of values) {
       if (!variable.endsWith('_FILE')) continue;
       const secret = /^\/run\/secrets\/([^/]+)$/.exec(value)?.[1];
-      assert.ok(secret && secretNames(service).includes(secret), `${name}: ${variable}=${value} is not one of its secrets`);
+      assert.ok(
+        secret && secretNames(service).includes(secret),
+        `${name}: ${variable}=${value} is not one of its secrets`,
+      );
     }
   }
   for (const [variable, value] of values) {
-    assert.doesNotMatch(variable, /^(PGPASSWORD|ETCD_PASSWORD|REDIS_PASSWORD|DATABASE_URL)$/, `.env.docker sets ${variable} in plain text`);
+    assert.doesNotMatch(
+      variable,
+      /^(PGPASSWORD|ETCD_PASSWORD|REDIS_PASSWORD|DATABASE_URL)$/,
+      `.env.docker sets ${variable} in plain text`,
+    );
     assert.doesNotMatch(value, /:\/\/[^/@\s]*:[^/@\s]*@/, `.env.docker ${variable} embeds credentials in a URL`);
   }
 });
@@ -131,11 +160,15 @@ test('.env.docker documents every variable and uses only options preflight knows
   lines.forEach((line, index) => {
     const variable = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];
     if (!variable) return;
-    if (variable.startsWith('PREFLIGHT_')) assert.ok(known.has(variable), `.env.docker: unknown ${variable} would fail with exit 78`);
+    if (variable.startsWith('PREFLIGHT_'))
+      assert.ok(known.has(variable), `.env.docker: unknown ${variable} would fail with exit 78`);
     let above = index - 1;
     while (above >= 0 && /^#\s*[A-Z][A-Z0-9_]*=/.test(lines[above])) above -= 1;
     const comment = above >= 0 ? lines[above] : '';
-    assert.ok(/^#\s+\S/.test(comment) && !/^#\s*-{2,}/.test(comment), `.env.docker: ${variable} has no comment above it`);
+    assert.ok(
+      /^#\s+\S/.test(comment) && !/^#\s*-{2,}/.test(comment),
+      `.env.docker: ${variable} has no comment above it`,
+    );
   });
   // The database the job migrates is the one the db service creates.
   const db = composeFile.services.db.environment as Record<string, string>;
@@ -153,6 +186,10 @@ test('docker-compose accepts the compose file (config -q)', (t) => {
     t.skip('docker-compose is not installed (apt-get install docker-compose); the schema test above still ran');
     return;
   }
-  const result = spawnSync('docker-compose', ['-f', composePath, 'config', '-q'], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('docker-compose', ['-f', composePath, 'config', '-q'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(result.status, 0, `docker-compose config -q failed:\n${result.stderr}`);
 });

@@ -71,12 +71,14 @@ function dockerfileProblems(text: string): string[] {
   }
   const final = stages[stages.length - 1];
   if (!final) return problems;
-  const last = (keyword: string) => final.instructions.filter((instruction) => instruction.getKeyword() === keyword).pop();
+  const last = (keyword: string) =>
+    final.instructions.filter((instruction) => instruction.getKeyword() === keyword).pop();
 
   const user = last('USER')?.getArgumentsContent()?.trim();
   const uid = user?.split(':')[0];
   if (!uid) problems.push('final stage sets no USER');
-  else if (!/^\d+$/.test(uid) || uid === '0') problems.push(`USER ${user} is not a numeric non-root uid (Kubernetes runAsNonRoot needs a number)`);
+  else if (!/^\d+$/.test(uid) || uid === '0')
+    problems.push(`USER ${user} is not a numeric non-root uid (Kubernetes runAsNonRoot needs a number)`);
 
   const entrypoint = execForm(last('ENTRYPOINT'));
   const mainScript = `/app/${Object.values(packageJson.bin)[0]}`;
@@ -93,12 +95,17 @@ function dockerfileProblems(text: string): string[] {
 
   const labels = final.instructions
     .filter((instruction) => instruction.getKeyword() === 'LABEL')
-    .flatMap((instruction) => (instruction as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties());
+    .flatMap((instruction) =>
+      (
+        instruction as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }
+      ).getProperties(),
+    );
   for (const label of requiredLabels) {
     if (!labels.some((property) => property.getName() === label)) problems.push(`missing label ${label}`);
   }
   const license = labels.find((property) => property.getName() === 'org.opencontainers.image.licenses')?.getValue();
-  if (license && license.replace(/"/g, '') !== packageJson.license) problems.push(`licenses label ${license} ≠ package.json ${packageJson.license}`);
+  if (license && license.replace(/"/g, '') !== packageJson.license)
+    problems.push(`licenses label ${license} ≠ package.json ${packageJson.license}`);
 
   for (const command of npmInstalls(final)) {
     if (!/--omit=dev\b/.test(command)) problems.push(`final stage installs dev dependencies: RUN ${command}`);
@@ -120,7 +127,13 @@ function dockerfileProblems(text: string): string[] {
       problems.push(`final stage does not copy ${shipped} (package.json files)`);
     }
   }
-  if (!stages.slice(0, -1).some((stage) => stage.instructions.some((instruction) => /\bnpm run build\b/.test(instruction.getArgumentsContent() ?? '')))) {
+  if (
+    !stages
+      .slice(0, -1)
+      .some((stage) =>
+        stage.instructions.some((instruction) => /\bnpm run build\b/.test(instruction.getArgumentsContent() ?? '')),
+      )
+  ) {
     problems.push('no build stage runs npm run build');
   }
   return problems;
@@ -140,13 +153,27 @@ test('the Dockerfile check rejects a single-stage, root, shell-form image with d
     'CMD run',
   ].join('\n');
   const problems = dockerfileProblems(broken);
-  for (const expected of ['not multi-stage', 'not node:24-bookworm-slim', 'sets no USER', 'not exec form', 'CMD is', 'installs dev dependencies', 'missing label']) {
-    assert.ok(problems.some((problem) => problem.includes(expected)), `expected a problem about "${expected}" in:\n${problems.join('\n')}`);
+  for (const expected of [
+    'not multi-stage',
+    'not node:24-bookworm-slim',
+    'sets no USER',
+    'not exec form',
+    'CMD is',
+    'installs dev dependencies',
+    'missing label',
+  ]) {
+    assert.ok(
+      problems.some((problem) => problem.includes(expected)),
+      `expected a problem about "${expected}" in:\n${problems.join('\n')}`,
+    );
   }
 });
 
 test('the Dockerfile check notices node_modules copied from a stage that installed dev dependencies', () => {
-  const text = readFileSync(dockerfilePath, 'utf8').replace(/COPY --from=production-deps \S+ /, 'COPY --from=build /src/node_modules ');
+  const text = readFileSync(dockerfilePath, 'utf8').replace(
+    /COPY --from=production-deps \S+ /,
+    'COPY --from=build /src/node_modules ',
+  );
   assert.ok(dockerfileProblems(text).some((problem) => problem.includes('node_modules comes from stage build')));
 });
 
@@ -160,7 +187,13 @@ test('the build context leaves out local state, secrets and build output', () =>
   }
   // What the build stage needs must stay in (patterns: `*` within a path segment, `dir/` a folder).
   const patterns = ignored.map(
-    (entry) => new RegExp(`^${entry.replace(/\/$/, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`),
+    (entry) =>
+      new RegExp(
+        `^${entry
+          .replace(/\/$/, '')
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '[^/]*')}(/|$)`,
+      ),
   );
   for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'migrations', 'fixtures']) {
     assert.ok(!patterns.some((pattern) => pattern.test(needed)), `.dockerignore must not drop ${needed}`);

@@ -31,14 +31,16 @@ export function readZipEntry(zipPath: string, entryName: string): Buffer {
     const tailLength = Math.min(size, 22 + 0xffff);
     const tail = readAt(fd, size - tailLength, tailLength);
     const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-    if (eocd < 0 || tail.readUInt32LE(eocd) !== endOfCentralDirectorySignature) throw new Error(`${zipPath}: not a zip file`);
+    if (eocd < 0 || tail.readUInt32LE(eocd) !== endOfCentralDirectorySignature)
+      throw new Error(`${zipPath}: not a zip file`);
     const entryCount = tail.readUInt16LE(eocd + 10);
     const directorySize = tail.readUInt32LE(eocd + 12);
     const directoryOffset = tail.readUInt32LE(eocd + 16);
     const directory = readAt(fd, directoryOffset, directorySize);
     let cursor = 0;
     for (let index = 0; index < entryCount; index += 1) {
-      if (directory.readUInt32LE(cursor) !== centralDirectorySignature) throw new Error(`${zipPath}: corrupt central directory`);
+      if (directory.readUInt32LE(cursor) !== centralDirectorySignature)
+        throw new Error(`${zipPath}: corrupt central directory`);
       const method = directory.readUInt16LE(cursor + 10);
       const compressedSize = directory.readUInt32LE(cursor + 20);
       const nameLength = directory.readUInt16LE(cursor + 28);
@@ -49,7 +51,8 @@ export function readZipEntry(zipPath: string, entryName: string): Buffer {
       cursor += 46 + nameLength + extraLength + commentLength;
       if (name !== entryName) continue;
       const local = readAt(fd, localOffset, 30);
-      if (local.readUInt32LE(0) !== localHeaderSignature) throw new Error(`${zipPath}: corrupt local header for ${name}`);
+      if (local.readUInt32LE(0) !== localHeaderSignature)
+        throw new Error(`${zipPath}: corrupt local header for ${name}`);
       const dataOffset = localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
       const data = readAt(fd, dataOffset, compressedSize);
       if (method === 0) return data;

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { kubernetesValidator, parseYamlDocuments, repoRoot, type Manifest } from './deploy-files';
 import { extractHelm } from './helm-binary';
-import { manifestName, podFailurePolicyProblems, podHardeningProblems, podSpecOf, preflightWiringProblems } from './manifest-rules';
+import {
+  manifestName,
+  podFailurePolicyProblems,
+  podHardeningProblems,
+  podSpecOf,
+  preflightWiringProblems,
+} from './manifest-rules';
 
 const chartDir = join(repoRoot, 'k8s/helm');
 /** The oldest Kubernetes the chart is rendered for; podFailurePolicy is on by default since 1.26. */
@@ -21,18 +27,33 @@ function runHelm(args: string[]): { status: number | null; output: string } {
     encoding: 'utf8',
     timeout: 60_000,
     // Helm's cache/config/data folders: keep them out of $HOME, which may be read-only in CI.
-    env: { ...process.env, HELM_CACHE_HOME: join(helm.helmPath, '../cache'), HELM_CONFIG_HOME: join(helm.helmPath, '../config'), HELM_DATA_HOME: join(helm.helmPath, '../data') },
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(helm.helmPath, '../cache'),
+      HELM_CONFIG_HOME: join(helm.helmPath, '../config'),
+      HELM_DATA_HOME: join(helm.helmPath, '../data'),
+    },
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 function render(extraArgs: string[] = []): Manifest[] {
-  const { status, output } = runHelm(['template', 'platform', chartDir, '--namespace', 'platform', '--kube-version', kubeVersion, ...extraArgs]);
+  const { status, output } = runHelm([
+    'template',
+    'platform',
+    chartDir,
+    '--namespace',
+    'platform',
+    '--kube-version',
+    kubeVersion,
+    ...extraArgs,
+  ]);
   assert.equal(status, 0, `helm template failed:\n${output}`);
   return parseYamlDocuments(output, 'helm template');
 }
 
-const annotationsOf = (manifest: Manifest) => ((manifest.metadata as { annotations?: Record<string, string> }).annotations ?? {});
+const annotationsOf = (manifest: Manifest) =>
+  (manifest.metadata as { annotations?: Record<string, string> }).annotations ?? {};
 
 test('helm lint passes, in strict mode', () => {
   const { status, output } = runHelm(['lint', '--strict', chartDir, '--kube-version', kubeVersion]);
@@ -67,7 +88,11 @@ test('the Job is a pre-install/pre-upgrade and PreSync hook, its ConfigMap and S
     assert.ok(Number.isInteger(Number(annotations['helm.sh/hook-weight'])), `${name} hook-weight is an integer string`);
     if (manifest !== job) {
       assert.ok(Number(annotations['helm.sh/hook-weight']) < jobWeight, `${name} is created before the Job`);
-      assert.ok(Number(annotations['argocd.argoproj.io/sync-wave']) < Number(annotationsOf(job)['argocd.argoproj.io/sync-wave']), `${name} syncs before the Job`);
+      assert.ok(
+        Number(annotations['argocd.argoproj.io/sync-wave']) <
+          Number(annotationsOf(job)['argocd.argoproj.io/sync-wave']),
+        `${name} syncs before the Job`,
+      );
     }
   }
 });

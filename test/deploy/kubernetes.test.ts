@@ -49,15 +49,26 @@ test('the strict schema rejects a misspelt field', () => {
     ].join('\n'),
     'broken job',
   );
-  assert.ok(validate(broken).some((error) => error.includes('comand')), 'comand: should be rejected');
+  assert.ok(
+    validate(broken).some((error) => error.includes('comand')),
+    'comand: should be rejected',
+  );
 });
 
 test('the Job has a deadline, a TTL, a retry budget and a podFailurePolicy keyed on the exit-code table', () => {
   const jobs = manifests.filter(({ manifest }) => manifest.kind === 'Job').map(({ manifest }) => manifest);
   assert.ok(jobs.length > 0);
   for (const job of jobs) {
-    const spec = job.spec as { backoffLimit?: number; activeDeadlineSeconds?: number; ttlSecondsAfterFinished?: number };
-    assert.ok(spec.backoffLimit !== undefined && spec.activeDeadlineSeconds !== undefined && spec.ttlSecondsAfterFinished !== undefined);
+    const spec = job.spec as {
+      backoffLimit?: number;
+      activeDeadlineSeconds?: number;
+      ttlSecondsAfterFinished?: number;
+    };
+    assert.ok(
+      spec.backoffLimit !== undefined &&
+        spec.activeDeadlineSeconds !== undefined &&
+        spec.ttlSecondsAfterFinished !== undefined,
+    );
     assert.deepEqual(podFailurePolicyProblems(job), []);
   }
 });
@@ -80,8 +91,14 @@ test('the podFailurePolicy check rejects an exit code preflight does not have an
     'bad policy',
   );
   const problems = podFailurePolicyProblems(job);
-  assert.ok(problems.some((problem) => problem.includes('exit code 42 is not')), problems.join('\n'));
-  assert.ok(problems.some((problem) => problem.includes('exit 78 must fail')), problems.join('\n'));
+  assert.ok(
+    problems.some((problem) => problem.includes('exit code 42 is not')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((problem) => problem.includes('exit 78 must fail')),
+    problems.join('\n'),
+  );
 });
 
 test('every pod runs hardened: non-root, read-only root, no capabilities, resources, /tmp emptyDir, secrets as read-only files', () => {

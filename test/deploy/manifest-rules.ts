@@ -4,7 +4,7 @@
  * secrets passed as files. Each check returns readable problem lines, empty when all is well.
  */
 import { jobOptionsSchema } from '../../src/config/job-options';
-import { exitCodes } from '../../src/job/errors';
+import { exitCodes } from '../../src/core/errors';
 import type { Manifest } from './deploy-files';
 
 const knownExitCodes = new Set<number>(Object.values(exitCodes));
@@ -70,7 +70,8 @@ export function podHardeningProblems(name: string, pod: PodSpec): string[] {
   if (typeof pod.securityContext?.runAsUser !== 'number' || pod.securityContext.runAsUser === 0) {
     problems.push(`${name}: pod runAsUser is not a non-zero number`);
   }
-  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') problems.push(`${name}: pod seccompProfile is not RuntimeDefault`);
+  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault')
+    problems.push(`${name}: pod seccompProfile is not RuntimeDefault`);
   const volumes = new Map((pod.volumes ?? []).map((volume) => [volume.name, volume]));
   for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
     const where = `${name} container ${container.name}`;
@@ -93,7 +94,9 @@ export function podHardeningProblems(name: string, pod: PodSpec): string[] {
       if (!secret) continue;
       if (mount.readOnly !== true) problems.push(`${where}: secret volume ${mount.name} is not mounted readOnly`);
       if (secret.defaultMode !== undefined && (secret.defaultMode & 0o007) !== 0) {
-        problems.push(`${where}: secret volume ${mount.name} is readable by others (defaultMode ${secret.defaultMode.toString(8)})`);
+        problems.push(
+          `${where}: secret volume ${mount.name} is readable by others (defaultMode ${secret.defaultMode.toString(8)})`,
+        );
       }
     }
   }
@@ -112,7 +115,8 @@ export function podFailurePolicyProblems(job: Manifest): string[] {
   if (rules.length === 0) return [`${name}: no podFailurePolicy`];
   const problems: string[] = [];
   const spec = job.spec as { template: { spec: { restartPolicy?: string; containers: { name: string }[] } } };
-  if (spec.template.spec.restartPolicy !== 'Never') problems.push(`${name}: podFailurePolicy needs restartPolicy: Never`);
+  if (spec.template.spec.restartPolicy !== 'Never')
+    problems.push(`${name}: podFailurePolicy needs restartPolicy: Never`);
   const actionOf = new Map<number, string>();
   for (const rule of rules) {
     if (!rule.onExitCodes) continue;
@@ -143,7 +147,9 @@ export function podFailurePolicyProblems(job: Manifest): string[] {
 /** preflight's containers (named `preflight`) of a Job or Deployment. */
 function preflightContainers(manifest: Manifest) {
   const pod = podSpecOf(manifest);
-  return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].filter((container) => container.name === 'preflight');
+  return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].filter(
+    (container) => container.name === 'preflight',
+  );
 }
 
 /**
@@ -155,9 +161,13 @@ export function preflightWiringProblems(manifest: Manifest): string[] {
   const problems: string[] = [];
   if (manifest.kind === 'ConfigMap') {
     for (const variable of Object.keys((manifest.data ?? {}) as object)) {
-      if (variable.startsWith('PREFLIGHT_') && !knownOptions.has(variable)) problems.push(`${name}: unknown ${variable} (exit 78)`);
+      if (variable.startsWith('PREFLIGHT_') && !knownOptions.has(variable))
+        problems.push(`${name}: unknown ${variable} (exit 78)`);
       const value = String((manifest.data as Record<string, unknown>)[variable]);
-      if ((/PASSWORD|^DATABASE_URL$/.test(variable) && !variable.endsWith('_FILE')) || /:\/\/[^@/\s]*:[^@/\s]*@/.test(value)) {
+      if (
+        (/PASSWORD|^DATABASE_URL$/.test(variable) && !variable.endsWith('_FILE')) ||
+        /:\/\/[^@/\s]*:[^@/\s]*@/.test(value)
+      ) {
         problems.push(`${name}: holds ${variable}; secrets belong in a Secret mounted as files`);
       }
     }
@@ -169,7 +179,8 @@ export function preflightWiringProblems(manifest: Manifest): string[] {
       problems.push(`${name}: preflight gets no PGPASSWORD_FILE or DATABASE_URL_FILE`);
     }
     for (const variable of env) {
-      if (variable.name.startsWith('PREFLIGHT_') && !knownOptions.has(variable.name)) problems.push(`${name}: unknown ${variable.name} (exit 78)`);
+      if (variable.name.startsWith('PREFLIGHT_') && !knownOptions.has(variable.name))
+        problems.push(`${name}: unknown ${variable.name} (exit 78)`);
       if (!variable.name.endsWith('_FILE') && /PASSWORD|DATABASE_URL/.test(variable.name)) {
         problems.push(`${name}: ${variable.name} as plain env; use ${variable.name}_FILE and a mounted Secret`);
       }

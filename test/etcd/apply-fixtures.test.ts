@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { applyFixtures, planFixtures } from '../../src/etcd/apply-fixtures';
-import { PreflightError } from '../../src/job/errors';
+import { PreflightError } from '../../src/core/errors';
 import { etcdNamespace } from '../support/context';
 import { countKvCalls, fixtures, memoryLogger, modRevisions, readNamespace, writtenSince } from './etcd-helpers';
 import { yaml } from './temp-fixtures';
@@ -33,13 +33,19 @@ describe('applying etcd fixtures', () => {
 
   it('the first apply writes every key and one hash record per file', async () => {
     const ns = fresh();
-    const files = await fixtures({ '10-config.yaml': config, '20-volumes.yaml': yaml('prefix: volumes', 'data:', '  _mount: /mnt') });
+    const files = await fixtures({
+      '10-config.yaml': config,
+      '20-volumes.yaml': yaml('prefix: volumes', 'data:', '  _mount: /mnt'),
+    });
     const log = memoryLogger();
     const results = await applyFixtures(client, ns, files, log);
-    assert.deepEqual(results.map(({ file, status, puts, deletes }) => ({ file, status, puts, deletes })), [
-      { file: '10-config.yaml', status: 'applied', puts: 3, deletes: 0 },
-      { file: '20-volumes.yaml', status: 'applied', puts: 1, deletes: 0 },
-    ]);
+    assert.deepEqual(
+      results.map(({ file, status, puts, deletes }) => ({ file, status, puts, deletes })),
+      [
+        { file: '10-config.yaml', status: 'applied', puts: 3, deletes: 0 },
+        { file: '20-volumes.yaml', status: 'applied', puts: 1, deletes: 0 },
+      ],
+    );
     assert.deepEqual(await readNamespace(client, ns), {
       'config/redis/addr': '127.0.0.1:6379',
       'config/docker/registry/cr.backend.ai': 'https://cr.backend.ai',
@@ -48,10 +54,13 @@ describe('applying etcd fixtures', () => {
       '_preflight/fixtures/10-config.yaml': files[0].hash,
       '_preflight/fixtures/20-volumes.yaml': files[1].hash,
     });
-    assert.deepEqual(log.events.map((event) => [event.event, event.file, event.puts]), [
-      ['fixtures.file.applied', '10-config.yaml', 3],
-      ['fixtures.file.applied', '20-volumes.yaml', 1],
-    ]);
+    assert.deepEqual(
+      log.events.map((event) => [event.event, event.file, event.puts]),
+      [
+        ['fixtures.file.applied', '10-config.yaml', 3],
+        ['fixtures.file.applied', '20-volumes.yaml', 1],
+      ],
+    );
   });
 
   it('an unchanged re-run writes nothing: no key under the namespace changes revision', async () => {
@@ -64,7 +73,10 @@ describe('applying etcd fixtures', () => {
     const results = await applyFixtures(client, ns, files, log).finally(() => calls.restore());
     assert.deepEqual([calls.ranges, calls.txns], [1, 0], 'one range read, no transaction');
     assert.deepEqual(await modRevisions(client, ns), before);
-    assert.deepEqual(results.map((result) => result.status), ['unchanged']);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['unchanged'],
+    );
     assert.deepEqual(log.events, [{ event: 'fixtures.file.unchanged', file: '10-config.yaml' }]);
   });
 
@@ -98,7 +110,9 @@ describe('applying etcd fixtures', () => {
     await client.put(`${ns}/volumes/proxies/old/secret`).value('gone');
     await client.put(`${ns}/volumes-archive/a`).value('a neighbour, kept');
     await client.put(`${ns}/_preflight/fixtures/05-old.yaml`).value('stale record, kept');
-    const files = await fixtures({ '20-volumes.yaml': yaml('prefix: volumes', 'mode: replace', 'data:', '  _mount: /mnt') });
+    const files = await fixtures({
+      '20-volumes.yaml': yaml('prefix: volumes', 'mode: replace', 'data:', '  _mount: /mnt'),
+    });
     const [result] = await applyFixtures(client, ns, files, memoryLogger());
     assert.deepEqual([result.puts, result.deletes], [1, 2]);
     assert.deepEqual(await readNamespace(client, ns), {
@@ -112,16 +126,34 @@ describe('applying etcd fixtures', () => {
   it('replace at the namespace root never deletes preflight records', async () => {
     const ns = fresh();
     await client.put(`${ns}/stray`).value('x');
-    const files = await fixtures({ '00-root.yaml': yaml('prefix: ""', 'mode: replace', 'data:', '  config:', '    a: 1') });
+    const files = await fixtures({
+      '00-root.yaml': yaml('prefix: ""', 'mode: replace', 'data:', '  config:', '    a: 1'),
+    });
     await applyFixtures(client, ns, files, memoryLogger());
-    await applyFixtures(client, ns, await fixtures({ '00-root.yaml': yaml('prefix: ""', 'mode: replace', 'data:', '  config:', '    a: 2') }), memoryLogger());
-    assert.deepEqual(Object.keys(await readNamespace(client, ns)).sort(), ['_preflight/fixtures/00-root.yaml', 'config/a']);
+    await applyFixtures(
+      client,
+      ns,
+      await fixtures({ '00-root.yaml': yaml('prefix: ""', 'mode: replace', 'data:', '  config:', '    a: 2') }),
+      memoryLogger(),
+    );
+    assert.deepEqual(Object.keys(await readNamespace(client, ns)).sort(), [
+      '_preflight/fixtures/00-root.yaml',
+      'config/a',
+    ]);
   });
 
   it("create-only adds missing keys but keeps an operator's edit", async () => {
     const ns = fresh();
     await client.put(`${ns}/config/plugins/scheduler/fifo/num_retries_to_skip`).value('7');
-    const text = yaml('prefix: config/plugins', 'mode: create-only', 'data:', '  scheduler:', '    fifo:', '      num_retries_to_skip: 3', '      other: x');
+    const text = yaml(
+      'prefix: config/plugins',
+      'mode: create-only',
+      'data:',
+      '  scheduler:',
+      '    fifo:',
+      '      num_retries_to_skip: 3',
+      '      other: x',
+    );
     const [result] = await applyFixtures(client, ns, await fixtures({ '30-plugins.yaml': text }), memoryLogger());
     assert.equal(result.puts, 1);
     const stored = await readNamespace(client, ns);
@@ -133,7 +165,12 @@ describe('applying etcd fixtures', () => {
     const ns = fresh();
     await client.put(`${ns}/volumes/_mount`).value('/mnt');
     const before = await modRevisions(client, ns);
-    const [result] = await applyFixtures(client, ns, await fixtures({ 'v.yaml': yaml('prefix: volumes', 'data:', '  _mount: /mnt') }), memoryLogger());
+    const [result] = await applyFixtures(
+      client,
+      ns,
+      await fixtures({ 'v.yaml': yaml('prefix: volumes', 'data:', '  _mount: /mnt') }),
+      memoryLogger(),
+    );
     assert.deepEqual([result.status, result.puts, result.deletes], ['applied', 0, 0]);
     assert.deepEqual(Object.keys(await writtenSince(client, ns, before)), ['_preflight/fixtures/v.yaml']);
   });
@@ -143,7 +180,9 @@ describe('applying etcd fixtures', () => {
     await client.put(`${ns}/config/redis/addr`).value('old:1');
     await client.put(`${ns}/config/unlisted`).value('u');
     await client.put(`${ns}/_preflight/fixtures/05-removed.yaml`).value('h');
-    const files = await fixtures({ '10-config.yaml': yaml('prefix: config', 'mode: replace', 'data:', '  redis:', '    addr: new:2') });
+    const files = await fixtures({
+      '10-config.yaml': yaml('prefix: config', 'mode: replace', 'data:', '  redis:', '    addr: new:2'),
+    });
     const before = await modRevisions(client, ns);
     const plan = await planFixtures(client, ns, files);
     assert.deepEqual(await modRevisions(client, ns), before);

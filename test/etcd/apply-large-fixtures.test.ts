@@ -43,7 +43,9 @@ describe('applying a 10,000-key fixture file', () => {
   });
 
   it('re-applies only what changed in a large file', async () => {
-    const changed = await fixtures({ '90-large.yaml': largeFixture('large', 10_000).replace('value-99-99\n', 'value-99-99-changed\n') });
+    const changed = await fixtures({
+      '90-large.yaml': largeFixture('large', 10_000).replace('value-99-99\n', 'value-99-99-changed\n'),
+    });
     const [result] = await applyFixtures(client, namespace, changed, memoryLogger());
     assert.deepEqual([result.puts, result.deletes], [1, 0]);
   });

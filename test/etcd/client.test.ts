@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectEtcd, pingEtcd } from '../../src/etcd/client';
-import { PreflightError } from '../../src/job/errors';
+import { PreflightError } from '../../src/core/errors';
 import { testStack } from '../support/context';
 
 describe('the etcd client', () => {
   it('connects with the credentials and pings inside the namespace', async () => {
     const { etcd } = await testStack();
-    const client = connectEtcd({ endpoints: [etcd.endpoint], username: etcd.username, password: etcd.password, namespace: '/test/ping' });
+    const client = connectEtcd({
+      endpoints: [etcd.endpoint],
+      username: etcd.username,
+      password: etcd.password,
+      namespace: '/test/ping',
+    });
     try {
       await pingEtcd(client, '/test/ping');
     } finally {
@@ -17,7 +22,12 @@ describe('the etcd client', () => {
 
   it('reports a wrong password as a configuration error, which retrying cannot fix', async () => {
     const { etcd } = await testStack();
-    const client = connectEtcd({ endpoints: [etcd.endpoint], username: etcd.username, password: 'not-the-password', namespace: '/test/ping' });
+    const client = connectEtcd({
+      endpoints: [etcd.endpoint],
+      username: etcd.username,
+      password: 'not-the-password',
+      namespace: '/test/ping',
+    });
     try {
       await assert.rejects(pingEtcd(client, '/test/ping'), (error: unknown) => {
         assert.ok(error instanceof PreflightError);
@@ -45,7 +55,10 @@ describe('the etcd client', () => {
   it('names a TLS file it cannot read', () => {
     assert.throws(
       () => connectEtcd({ endpoints: ['https://127.0.0.1:2379'], namespace: 'local', caFile: '/nonexistent/ca.pem' }),
-      (error: unknown) => error instanceof PreflightError && error.kind === 'config' && error.message.startsWith('/nonexistent/ca.pem: cannot read the etcd TLS file'),
+      (error: unknown) =>
+        error instanceof PreflightError &&
+        error.kind === 'config' &&
+        error.message.startsWith('/nonexistent/ca.pem: cannot read the etcd TLS file'),
     );
   });
 });

@@ -13,7 +13,10 @@ export function memoryLogger(): Logger & { events: LogEvent[] } {
 }
 
 /** Loads fixture files from YAML texts (name → text), as the job would. */
-export async function fixtures(files: Record<string, string>, env: Record<string, string> = {}): Promise<FixtureFile[]> {
+export async function fixtures(
+  files: Record<string, string>,
+  env: Record<string, string> = {},
+): Promise<FixtureFile[]> {
   return loadFixtureFiles(await fixtureDir(files), env);
 }
 
@@ -26,14 +29,22 @@ export async function modRevisions(client: Etcd3, namespace: string): Promise<Re
   const start = Buffer.from(`${namespace}/`);
   const end = Buffer.from(`${namespace}0`);
   const { kvs } = await client.kv.range({ key: start, range_end: end, keys_only: true });
-  return Object.fromEntries(kvs.map(({ key, mod_revision }) => [key.toString().slice(start.length), BigInt(mod_revision)]));
+  return Object.fromEntries(
+    kvs.map(({ key, mod_revision }) => [key.toString().slice(start.length), BigInt(mod_revision)]),
+  );
 }
 
 /** The keys under the namespace written after `snapshot` was taken, by their write revision. */
-export async function writtenSince(client: Etcd3, namespace: string, snapshot: Record<string, bigint>): Promise<Record<string, bigint>> {
+export async function writtenSince(
+  client: Etcd3,
+  namespace: string,
+  snapshot: Record<string, bigint>,
+): Promise<Record<string, bigint>> {
   const newest = Object.values(snapshot).reduce((max, revision) => (revision > max ? revision : max), 0n);
   const now = await modRevisions(client, namespace);
-  return Object.fromEntries(Object.entries(now).filter(([key, revision]) => revision > newest || snapshot[key] !== revision));
+  return Object.fromEntries(
+    Object.entries(now).filter(([key, revision]) => revision > newest || snapshot[key] !== revision),
+  );
 }
 
 /** Every key under the namespace, relative to it. */

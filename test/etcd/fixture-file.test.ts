@@ -42,7 +42,20 @@ describe('loading fixture files', () => {
 
   it('stores scalars as strings exactly as written', async () => {
     const fixture = await loadOne(
-      yaml('prefix: p', 'data:', '  mtu: 1500', '  ratio: 1.50', '  hex: 0x1F', '  on: true', '  quoted: "007"', '  empty: ""', '  1: numeric key', '  block: |', '    two', '    lines'),
+      yaml(
+        'prefix: p',
+        'data:',
+        '  mtu: 1500',
+        '  ratio: 1.50',
+        '  hex: 0x1F',
+        '  on: true',
+        '  quoted: "007"',
+        '  empty: ""',
+        '  1: numeric key',
+        '  block: |',
+        '    two',
+        '    lines',
+      ),
     );
     assert.deepEqual(Object.fromEntries(fixture.entries), {
       'p/mtu': '1500',
@@ -58,7 +71,14 @@ describe('loading fixture files', () => {
 
   it('substitutes variables in values but not in keys', async () => {
     const fixture = await loadOne(
-      yaml('prefix: config', 'data:', '  redis:', '    addr: ${REDIS_ADDR:-127.0.0.1:6379}', '    "${KEY}": $${literal}', '  mount: ${STORAGE_MOUNT}'),
+      yaml(
+        'prefix: config',
+        'data:',
+        '  redis:',
+        '    addr: ${REDIS_ADDR:-127.0.0.1:6379}',
+        '    "${KEY}": $${literal}',
+        '  mount: ${STORAGE_MOUNT}',
+      ),
       { STORAGE_MOUNT: '/mnt/vfroot' },
     );
     assert.deepEqual(Object.fromEntries(fixture.entries), {
@@ -87,7 +107,10 @@ describe('loading fixture files', () => {
       'Z-e.yaml': text('e'),
     });
     const files = await loadFixtureFiles(dir, {});
-    assert.deepEqual(files.map((file) => file.file), ['10-a.yaml', '100-c.yaml', '20-b.yml', 'Z-e.yaml']);
+    assert.deepEqual(
+      files.map((file) => file.file),
+      ['10-a.yaml', '100-c.yaml', '20-b.yml', 'Z-e.yaml'],
+    );
     assert.equal(files[0].path, join(dir, '10-a.yaml'));
   });
 
@@ -106,7 +129,10 @@ describe('loading fixture files', () => {
 
   it('loads the shipped fixtures when STORAGE_MOUNT is set', async () => {
     const files = await loadFixtureFiles(join(__dirname, '../../../fixtures/etcd'), { STORAGE_MOUNT: '/mnt/vfroot' });
-    assert.deepEqual(files.map((file) => file.file), ['10-config.yaml', '20-volumes.yaml', '30-plugins.yaml', '40-image-aliases.yaml']);
+    assert.deepEqual(
+      files.map((file) => file.file),
+      ['10-config.yaml', '20-volumes.yaml', '30-plugins.yaml', '40-image-aliases.yaml'],
+    );
     const all = new Map(files.flatMap((file) => [...file.entries]));
     assert.equal(all.get('config/docker/registry/cr.backend.ai'), 'https://cr.backend.ai');
     assert.equal(all.get('config/redis/addr'), '127.0.0.1:6379');

@@ -31,7 +31,11 @@ describe('variable substitution', () => {
     const unterminated = substitute('${HOST', env);
     assert.ok('problem' in unterminated && unterminated.problem.kind === 'data');
     const invalid = substitute('${1X}', env);
-    assert.ok('problem' in invalid && invalid.problem.kind === 'data' && /not a variable reference/.test(invalid.problem.reason));
+    assert.ok(
+      'problem' in invalid &&
+        invalid.problem.kind === 'data' &&
+        /not a variable reference/.test(invalid.problem.reason),
+    );
     const shellForm = substitute('${HOST-x}', env);
     assert.ok('problem' in shellForm && shellForm.problem.kind === 'data');
   });

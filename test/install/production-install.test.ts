@@ -26,7 +26,11 @@ const testTimeout = 180_000;
 /** What a child process left behind: the CLI runner's result without the parsed log lines. */
 type Exec = Omit<CliResult, 'lines'>;
 
-function exec(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Exec> {
+function exec(
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Exec> {
   const startedAt = Date.now();
   const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
@@ -52,8 +56,12 @@ function exec(command: string, args: string[], opts: { cwd: string; env: NodeJS.
       clearTimeout(timer);
       process.removeListener('exit', killOnExit);
       resolve({
-        code, signal, timedOut, durationMs: Date.now() - startedAt,
-        stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(),
+        code,
+        signal,
+        timedOut,
+        durationMs: Date.now() - startedAt,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
       });
     });
   });
@@ -85,15 +93,25 @@ async function npm(args: string[], cwd: string, timeoutMs = 150_000): Promise<Ex
     const why = result.timedOut ? `timed out after ${timeoutMs} ms` : `exited ${result.code ?? result.signal}`;
     throw new Error(
       `npm ${args.join(' ')} (in ${cwd}) ${why}; this test needs the npm registry or a warm npm cache\n` +
-      `--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}`,
+        `--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}`,
     );
   }
   return result;
 }
 
 /** `npm pack --json` prints an array with one entry per packed package. */
-function packed(stdout: string): { filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> } {
-  const parsed = JSON.parse(stdout) as Array<{ filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> }>;
+function packed(stdout: string): {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: Array<{ path: string }>;
+} {
+  const parsed = JSON.parse(stdout) as Array<{
+    filename: string;
+    size: number;
+    unpackedSize: number;
+    files: Array<{ path: string }>;
+  }>;
   assert.ok(Array.isArray(parsed) && parsed.length === 1, `npm pack --json printed ${stdout.slice(0, 200)}`);
   return parsed[0];
 }
@@ -117,7 +135,7 @@ async function install(): Promise<ProductionInstall> {
     if (!fs.existsSync(path.join(repoDist, needed))) {
       throw new Error(
         `${path.join(repoDist, needed)} is missing: this test packs the compiled dist/ and never builds it; ` +
-        'run it through `npm test` (which builds first) or compile with `npx tsc -p tsconfig.json`',
+          'run it through `npm test` (which builds first) or compile with `npx tsc -p tsconfig.json`',
       );
     }
   }
@@ -132,14 +150,31 @@ async function install(): Promise<ProductionInstall> {
   // The Dockerfile's runtime stage: a folder with a package.json and production node_modules only.
   const dir = path.join(work, 'app');
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: 'preflight-production-install', version: '0.0.0', private: true }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify({ name: 'preflight-production-install', version: '0.0.0', private: true }, null, 2)}\n`,
+  );
   const installed = await npm(
-    ['install', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline', '--prefix', dir, tarball],
+    [
+      'install',
+      '--omit=dev',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--prefer-offline',
+      '--prefix',
+      dir,
+      tarball,
+    ],
     dir,
   );
   return {
-    dir, tarball, tarballBytes: fs.statSync(tarball).size, packedFiles: info.files.map((file) => file.path),
-    installMs: installed.durationMs, packMs: pack.durationMs,
+    dir,
+    tarball,
+    tarballBytes: fs.statSync(tarball).size,
+    packedFiles: info.files.map((file) => file.path),
+    installMs: installed.durationMs,
+    packMs: pack.durationMs,
   };
 }
 
@@ -165,7 +200,11 @@ function compareVersions(a: string, b: string): number {
 async function nodeVersionOf(binary: string): Promise<string | undefined> {
   if (!fs.existsSync(binary)) return undefined;
   try {
-    const result = await exec(binary, ['--version'], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '' }, timeoutMs: 30_000 });
+    const result = await exec(binary, ['--version'], {
+      cwd: os.tmpdir(),
+      env: { PATH: process.env.PATH ?? '' },
+      timeoutMs: 30_000,
+    });
     return result.code === 0 ? result.stdout.trim() : undefined;
   } catch {
     return undefined;
@@ -181,21 +220,35 @@ async function fetchNode(major: number): Promise<Runtime> {
   const pkg = `node-${process.platform}-${process.arch}`;
   const view = await npm(['view', `${pkg}@${major}`, 'version', '--json', '--prefer-offline'], os.tmpdir(), 60_000);
   const listed = JSON.parse(view.stdout) as string | string[];
-  const versions = (Array.isArray(listed) ? listed : [listed]).filter((v) => /^\d+\.\d+\.\d+$/.test(v)).sort(compareVersions);
+  const versions = (Array.isArray(listed) ? listed : [listed])
+    .filter((v) => /^\d+\.\d+\.\d+$/.test(v))
+    .sort(compareVersions);
   const version = versions.at(-1);
-  if (version === undefined) throw new Error(`the npm registry lists no ${pkg}@${major} release (npm view printed ${view.stdout.slice(0, 200)})`);
+  if (version === undefined)
+    throw new Error(
+      `the npm registry lists no ${pkg}@${major} release (npm view printed ${view.stdout.slice(0, 200)})`,
+    );
 
   fs.mkdirSync(nodeCacheRoot, { recursive: true });
   const finalDir = path.join(nodeCacheRoot, `${pkg}-${version}`);
   const binary = path.join(finalDir, 'bin', 'node');
-  if ((await nodeVersionOf(binary)) === `v${version}`) return { node: binary, version, fetchedMs: Date.now() - startedAt, cached: true };
+  if ((await nodeVersionOf(binary)) === `v${version}`)
+    return { node: binary, version, fetchedMs: Date.now() - startedAt, cached: true };
 
   fs.rmSync(finalDir, { recursive: true, force: true });
   const staging = fs.mkdtempSync(path.join(nodeCacheRoot, '.staging-'));
   try {
-    const pack = await npm(['pack', `${pkg}@${version}`, '--pack-destination', staging, '--json', '--ignore-scripts', '--prefer-offline'], staging, 300_000);
+    const pack = await npm(
+      ['pack', `${pkg}@${version}`, '--pack-destination', staging, '--json', '--ignore-scripts', '--prefer-offline'],
+      staging,
+      300_000,
+    );
     const tgz = path.join(staging, packed(pack.stdout).filename);
-    const tar = await exec('tar', ['-xzf', tgz, '-C', staging, 'package/bin/node'], { cwd: staging, env: { PATH: process.env.PATH ?? '' }, timeoutMs: 120_000 });
+    const tar = await exec('tar', ['-xzf', tgz, '-C', staging, 'package/bin/node'], {
+      cwd: staging,
+      env: { PATH: process.env.PATH ?? '' },
+      timeoutMs: 120_000,
+    });
     if (tar.code !== 0) throw new Error(`tar -xzf ${tgz} package/bin/node exited ${tar.code}: ${tar.stderr}`);
     fs.chmodSync(path.join(staging, 'package', 'bin', 'node'), 0o755);
     try {
@@ -209,7 +262,8 @@ async function fetchNode(major: number): Promise<Runtime> {
   }
   // Older releases of the same package are dead weight in /tmp.
   for (const entry of fs.readdirSync(nodeCacheRoot)) {
-    if (entry.startsWith(`${pkg}-`) && entry !== `${pkg}-${version}`) fs.rmSync(path.join(nodeCacheRoot, entry), { recursive: true, force: true });
+    if (entry.startsWith(`${pkg}-`) && entry !== `${pkg}-${version}`)
+      fs.rmSync(path.join(nodeCacheRoot, entry), { recursive: true, force: true });
   }
   const reported = await nodeVersionOf(binary);
   assert.equal(reported, `v${version}`, `${binary} --version`);
@@ -239,12 +293,21 @@ function installedPackages(nodeModules: string): InstalledPackage[] {
         const manifestPath = path.join(dir, 'package.json');
         if (!fs.existsSync(manifestPath)) continue;
         const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as {
-          name: string; version: string;
-          dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string>;
+          name: string;
+          version: string;
+          dependencies?: Record<string, string>;
+          optionalDependencies?: Record<string, string>;
+          peerDependencies?: Record<string, string>;
         };
         found.push({
-          name: manifest.name, version: manifest.version, dir,
-          requires: Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies, ...manifest.peerDependencies }),
+          name: manifest.name,
+          version: manifest.version,
+          dir,
+          requires: Object.keys({
+            ...manifest.dependencies,
+            ...manifest.optionalDependencies,
+            ...manifest.peerDependencies,
+          }),
         });
         visit(path.join(dir, 'node_modules'));
       }
@@ -255,12 +318,21 @@ function installedPackages(nodeModules: string): InstalledPackage[] {
 }
 
 async function duKiB(paths: string[], cwd: string): Promise<number[]> {
-  const result = await exec('du', ['-sk', ...paths], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 60_000 });
+  const result = await exec('du', ['-sk', ...paths], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeoutMs: 60_000,
+  });
   assert.equal(result.code, 0, `du -sk: ${result.stderr}`);
-  const sizes = new Map(result.stdout.trim().split('\n').map((line) => {
-    const [kib, ...rest] = line.split('\t');
-    return [rest.join('\t'), Number(kib)] as const;
-  }));
+  const sizes = new Map(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [kib, ...rest] = line.split('\t');
+        return [rest.join('\t'), Number(kib)] as const;
+      }),
+  );
   return paths.map((p) => sizes.get(p) ?? Number.NaN);
 }
 
@@ -268,7 +340,10 @@ const mib = (kib: number): string => (kib / 1024).toFixed(1);
 
 /** The platform's migrations in the repository's build, as TypeORM's `migrations` table names them. */
 function migrationFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((file) => file.endsWith('.js')).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((file) => file.endsWith('.js'))
+    .sort();
 }
 function migrationNames(dir: string): string[] {
   return migrationFiles(dir).map((file) => {
@@ -284,7 +359,10 @@ async function capture(label: string, result: Exec): Promise<void> {
   const dir = process.env.PREFLIGHT_TEST_CAPTURE_DIR;
   if (!dir) return;
   const header = `=== ${label} → code ${result.code} signal ${result.signal} (${result.durationMs} ms)`;
-  await fs.promises.appendFile(path.join(dir, `cli-install-${process.pid}.log`), `${header}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`);
+  await fs.promises.appendFile(
+    path.join(dir, `cli-install-${process.pid}.log`),
+    `${header}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`,
+  );
 }
 
 /**
@@ -307,10 +385,18 @@ async function runInstalled(appDir: string, command: string, args: string[], nod
     };
     const result = await exec(command, args, { cwd: appDir, env, timeoutMs: 60_000 });
     await capture(`${path.relative(appDir, command) || command} ${args.join(' ')}`, result);
-    assert.equal(result.code, 0, `installed preflight exited ${result.code ?? result.signal}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr}`);
+    assert.equal(
+      result.code,
+      0,
+      `installed preflight exited ${result.code ?? result.signal}${result.timedOut ? ' (timed out)' : ''}\n${result.stdout}\n${result.stderr}`,
+    );
     const recorded = (await db.query('SELECT name FROM migrations ORDER BY id')).map((row) => String(row.name));
     assert.deepEqual(recorded, migrationNames(path.join(repoDist, 'migrations')), 'every platform migration recorded');
-    assert.equal(await etcd.client.get(`${etcd.namespace}/volumes/_mount`).string(), '/mnt/vfroot', `${etcd.namespace}/volumes/_mount`);
+    assert.equal(
+      await etcd.client.get(`${etcd.namespace}/volumes/_mount`).string(),
+      '/mnt/vfroot',
+      `${etcd.namespace}/volumes/_mount`,
+    );
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { status: string };
     assert.equal(report.status, 'ok', fs.readFileSync(reportFile, 'utf8'));
     return result;
@@ -321,69 +407,131 @@ async function runInstalled(appDir: string, command: string, args: string[], nod
 
 // ---- the tests ------------------------------------------------------------------------------------
 
-test('the packed tarball, installed with --omit=dev into a clean folder, runs `preflight run` against the real servers', { timeout: testTimeout }, async (t) => {
-  // Fetch Node 24 while npm installs; the next test awaits it (and reports its failure).
-  nodeOfImageMajor().catch(() => undefined);
-  const app = await productionInstall();
-  const installedRoot = path.join(app.dir, 'node_modules', 'preflight');
+test(
+  'the packed tarball, installed with --omit=dev into a clean folder, runs `preflight run` against the real servers',
+  { timeout: testTimeout },
+  async (t) => {
+    // Fetch Node 24 while npm installs; the next test awaits it (and reports its failure).
+    nodeOfImageMajor().catch(() => undefined);
+    const app = await productionInstall();
+    const installedRoot = path.join(app.dir, 'node_modules', 'preflight');
 
-  // What `files` ships: the compiled CLI, every compiled platform migration, the fixtures.
-  assert.ok(fs.existsSync(path.join(installedRoot, 'dist/src/cli/main.js')), 'dist/src/cli/main.js is in the package');
-  assert.deepEqual(migrationFiles(path.join(installedRoot, 'dist/migrations')), migrationFiles(path.join(repoDist, 'migrations')),
-    'the package ships the same compiled migrations as the repository build');
-  const repoFixtures = fs.readdirSync(path.join(repoRoot, 'fixtures/etcd')).sort();
-  const installedFixtures = path.join(installedRoot, 'fixtures/etcd');
-  assert.ok(fs.existsSync(installedFixtures), 'fixtures/etcd is not in the package: add it to package.json `files`');
-  assert.deepEqual(fs.readdirSync(installedFixtures).sort(), repoFixtures, 'the package ships every etcd fixture');
-  assert.ok(!app.packedFiles.some((file) => /^(test|src|migrations|bench|scripts)\/|^dist\/(test|bench|scripts)\//.test(file)),
-    `the tarball holds sources or tests: ${app.packedFiles.filter((file) => /^(test|src|migrations|bench|scripts)\/|^dist\/(test|bench|scripts)\//.test(file)).join(', ')}`);
+    // What `files` ships: the compiled CLI, every compiled platform migration, the fixtures.
+    assert.ok(
+      fs.existsSync(path.join(installedRoot, 'dist/src/cli/main.js')),
+      'dist/src/cli/main.js is in the package',
+    );
+    assert.deepEqual(
+      migrationFiles(path.join(installedRoot, 'dist/migrations')),
+      migrationFiles(path.join(repoDist, 'migrations')),
+      'the package ships the same compiled migrations as the repository build',
+    );
+    const repoFixtures = fs.readdirSync(path.join(repoRoot, 'fixtures/etcd')).sort();
+    const installedFixtures = path.join(installedRoot, 'fixtures/etcd');
+    assert.ok(fs.existsSync(installedFixtures), 'fixtures/etcd is not in the package: add it to package.json `files`');
+    assert.deepEqual(fs.readdirSync(installedFixtures).sort(), repoFixtures, 'the package ships every etcd fixture');
+    assert.ok(
+      !app.packedFiles.some((file) =>
+        /^(test|src|migrations|bench|scripts)\/|^dist\/(test|bench|scripts)\//.test(file),
+      ),
+      `the tarball holds sources or tests: ${app.packedFiles.filter((file) => /^(test|src|migrations|bench|scripts)\/|^dist\/(test|bench|scripts)\//.test(file)).join(', ')}`,
+    );
 
-  // No dev dependency leaked in. Third-party packages may legitimately depend on @types/*
-  // (protobufjs on @types/node, logform on @types/triple-beam), so an @types package is a leak
-  // only when nothing installed but preflight itself asks for it; typescript never belongs here.
-  const packages = installedPackages(path.join(app.dir, 'node_modules'));
-  const repoManifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
-    dependencies: Record<string, string>; devDependencies: Record<string, string>;
-  };
-  const installedManifest = JSON.parse(fs.readFileSync(path.join(installedRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-  const runtimeDeps = Object.keys(installedManifest.dependencies ?? {});
-  assert.deepEqual(runtimeDeps.filter((name) => name === 'typescript' || name.startsWith('@types/')), [],
-    'typescript and @types/* belong in devDependencies');
-  assert.deepEqual(packages.filter((p) => p.name === 'typescript').map((p) => path.relative(app.dir, p.dir)), [], 'typescript is installed');
-  const requiredBy = (name: string): string[] =>
-    packages.filter((p) => p.name !== 'preflight' && p.requires.includes(name)).map((p) => `${p.name}@${p.version}`);
-  const suspects = packages.filter((p) => p.name.startsWith('@types/') || p.name in repoManifest.devDependencies);
-  const leaked = suspects.filter((p) => requiredBy(p.name).length === 0);
-  assert.deepEqual(leaked.map((p) => `${p.name}@${p.version}`), [], 'dev dependencies installed although no runtime package needs them');
-  for (const name of Object.keys(repoManifest.dependencies)) {
-    assert.ok(packages.some((p) => p.name === name), `runtime dependency ${name} is not installed`);
-  }
+    // No dev dependency leaked in. Third-party packages may legitimately depend on @types/*
+    // (protobufjs on @types/node, logform on @types/triple-beam), so an @types package is a leak
+    // only when nothing installed but preflight itself asks for it; typescript never belongs here.
+    const packages = installedPackages(path.join(app.dir, 'node_modules'));
+    const repoManifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const installedManifest = JSON.parse(fs.readFileSync(path.join(installedRoot, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const runtimeDeps = Object.keys(installedManifest.dependencies ?? {});
+    assert.deepEqual(
+      runtimeDeps.filter((name) => name === 'typescript' || name.startsWith('@types/')),
+      [],
+      'typescript and @types/* belong in devDependencies',
+    );
+    assert.deepEqual(
+      packages.filter((p) => p.name === 'typescript').map((p) => path.relative(app.dir, p.dir)),
+      [],
+      'typescript is installed',
+    );
+    const requiredBy = (name: string): string[] =>
+      packages.filter((p) => p.name !== 'preflight' && p.requires.includes(name)).map((p) => `${p.name}@${p.version}`);
+    const suspects = packages.filter((p) => p.name.startsWith('@types/') || p.name in repoManifest.devDependencies);
+    const leaked = suspects.filter((p) => requiredBy(p.name).length === 0);
+    assert.deepEqual(
+      leaked.map((p) => `${p.name}@${p.version}`),
+      [],
+      'dev dependencies installed although no runtime package needs them',
+    );
+    for (const name of Object.keys(repoManifest.dependencies)) {
+      assert.ok(
+        packages.some((p) => p.name === name),
+        `runtime dependency ${name} is not installed`,
+      );
+    }
 
-  const result = await runInstalled(app.dir, path.join(app.dir, 'node_modules', '.bin', 'preflight'), ['run'], path.dirname(process.execPath));
-  assert.ok(result.stdout.includes('"job.finished"') || result.stderr.includes('"job.finished"'), 'a job.finished event');
+    const result = await runInstalled(
+      app.dir,
+      path.join(app.dir, 'node_modules', '.bin', 'preflight'),
+      ['run'],
+      path.dirname(process.execPath),
+    );
+    assert.ok(
+      result.stdout.includes('"job.finished"') || result.stderr.includes('"job.finished"'),
+      'a job.finished event',
+    );
 
-  // Figures: the tarball, the installed tree and its biggest packages.
-  const nodeModules = path.join(app.dir, 'node_modules');
-  const [totalKiB] = await duKiB(['node_modules'], app.dir);
-  const topLevel = packages.filter((p) => path.dirname(p.dir) === nodeModules || path.dirname(path.dirname(p.dir)) === nodeModules);
-  const sizes = await duKiB(topLevel.map((p) => path.relative(app.dir, p.dir)), app.dir);
-  const biggest = topLevel.map((p, i) => ({ p, kib: sizes[i] })).sort((a, b) => b.kib - a.kib).slice(0, 10);
-  t.diagnostic(`node ${process.version}: tarball ${(app.tarballBytes / 1024).toFixed(1)} KiB (${app.packedFiles.length} files, npm pack ${app.packMs} ms); ` +
-    `npm install --omit=dev ${(app.installMs / 1000).toFixed(1)} s; preflight run ${result.durationMs} ms`);
-  t.diagnostic(`installed node_modules: ${mib(totalKiB)} MiB in ${packages.length} packages`);
-  t.diagnostic(`largest: ${biggest.map(({ p, kib }) => `${p.name} ${mib(kib)}`).join(', ')} (MiB)`);
-  const types = packages.filter((p) => p.name.startsWith('@types/'));
-  if (types.length > 0) t.diagnostic(`@types pulled in by runtime dependencies: ${types.map((p) => `${p.name}@${p.version} (by ${requiredBy(p.name).join(', ')})`).join('; ')}`);
-});
+    // Figures: the tarball, the installed tree and its biggest packages.
+    const nodeModules = path.join(app.dir, 'node_modules');
+    const [totalKiB] = await duKiB(['node_modules'], app.dir);
+    const topLevel = packages.filter(
+      (p) => path.dirname(p.dir) === nodeModules || path.dirname(path.dirname(p.dir)) === nodeModules,
+    );
+    const sizes = await duKiB(
+      topLevel.map((p) => path.relative(app.dir, p.dir)),
+      app.dir,
+    );
+    const biggest = topLevel
+      .map((p, i) => ({ p, kib: sizes[i] }))
+      .sort((a, b) => b.kib - a.kib)
+      .slice(0, 10);
+    t.diagnostic(
+      `node ${process.version}: tarball ${(app.tarballBytes / 1024).toFixed(1)} KiB (${app.packedFiles.length} files, npm pack ${app.packMs} ms); ` +
+        `npm install --omit=dev ${(app.installMs / 1000).toFixed(1)} s; preflight run ${result.durationMs} ms`,
+    );
+    t.diagnostic(`installed node_modules: ${mib(totalKiB)} MiB in ${packages.length} packages`);
+    t.diagnostic(`largest: ${biggest.map(({ p, kib }) => `${p.name} ${mib(kib)}`).join(', ')} (MiB)`);
+    const types = packages.filter((p) => p.name.startsWith('@types/'));
+    if (types.length > 0)
+      t.diagnostic(
+        `@types pulled in by runtime dependencies: ${types.map((p) => `${p.name}@${p.version} (by ${requiredBy(p.name).join(', ')})`).join('; ')}`,
+      );
+  },
+);
 
-test(`the same install runs \`preflight run\` under Node ${nodeMajor}, the image's runtime`, { timeout: testTimeout }, async (t) => {
-  const [app, runtime] = await Promise.all([productionInstall(), nodeOfImageMajor()]);
-  const reported = await nodeVersionOf(runtime.node);
-  assert.ok(reported?.startsWith(`v${nodeMajor}.`), `${runtime.node} --version printed ${reported}`);
-  const main = path.join(app.dir, 'node_modules', 'preflight', 'dist', 'src', 'cli', 'main.js');
-  const probe = await exec(runtime.node, ['-p', 'process.version'], { cwd: app.dir, env: { PATH: process.env.PATH ?? '' }, timeoutMs: 30_000 });
-  assert.equal(probe.stdout.trim(), reported, 'process.version of the runtime');
-  const result = await runInstalled(app.dir, runtime.node, [main, 'run'], path.dirname(runtime.node));
-  t.diagnostic(`node ${reported} (node-${process.platform}-${process.arch}@${runtime.version}, ${runtime.cached ? 'cached' : 'downloaded'} in ${runtime.fetchedMs} ms, ` +
-    `${nodeCacheRoot}); preflight run ${result.durationMs} ms`);
-});
+test(
+  `the same install runs \`preflight run\` under Node ${nodeMajor}, the image's runtime`,
+  { timeout: testTimeout },
+  async (t) => {
+    const [app, runtime] = await Promise.all([productionInstall(), nodeOfImageMajor()]);
+    const reported = await nodeVersionOf(runtime.node);
+    assert.ok(reported?.startsWith(`v${nodeMajor}.`), `${runtime.node} --version printed ${reported}`);
+    const main = path.join(app.dir, 'node_modules', 'preflight', 'dist', 'src', 'cli', 'main.js');
+    const probe = await exec(runtime.node, ['-p', 'process.version'], {
+      cwd: app.dir,
+      env: { PATH: process.env.PATH ?? '' },
+      timeoutMs: 30_000,
+    });
+    assert.equal(probe.stdout.trim(), reported, 'process.version of the runtime');
+    const result = await runInstalled(app.dir, runtime.node, [main, 'run'], path.dirname(runtime.node));
+    t.diagnostic(
+      `node ${reported} (node-${process.platform}-${process.arch}@${runtime.version}, ${runtime.cached ? 'cached' : 'downloaded'} in ${runtime.fetchedMs} ms, ` +
+        `${nodeCacheRoot}); preflight run ${result.durationMs} ms`,
+    );
+  },
+);

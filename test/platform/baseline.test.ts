@@ -14,7 +14,11 @@ function coveredBy(file: string): string[] {
 }
 
 test('the shipped snapshot covers every migration of this build (run preflight baseline after adding one)', () => {
-  assert.deepEqual(coveredBy(shippedSnapshot), platformMigrationNames(), 'migrations/baseline.sql is stale: run `preflight baseline` and commit it');
+  assert.deepEqual(
+    coveredBy(shippedSnapshot),
+    platformMigrationNames(),
+    'migrations/baseline.sql is stale: run `preflight baseline` and commit it',
+  );
 });
 
 test('a fresh database reaches head by the snapshot and by replay with identical schemas and records', async () => {
@@ -28,7 +32,10 @@ test('a fresh database reaches head by the snapshot and by replay with identical
 
     const replayRun = await runCli(['run'], { ...(await preflightEnv({ db: byReplay })), PREFLIGHT_BASELINE: 'false' });
     assert.equal(replayRun.code, 0);
-    assert.equal(replayRun.lines.filter((line) => line.event === 'migration.applied').length, platformMigrationNames().length);
+    assert.equal(
+      replayRun.lines.filter((line) => line.event === 'migration.applied').length,
+      platformMigrationNames().length,
+    );
 
     assert.deepEqual(await schemaSnapshot(bySnapshot.query), await schemaSnapshot(byReplay.query));
     assert.deepEqual(await recordedMigrations(bySnapshot), await recordedMigrations(byReplay));
@@ -46,7 +53,10 @@ test('a database that already holds tables never takes the snapshot', async () =
     await db.query('CREATE TABLE someone_elses (id int)');
     const result = await runCli(['run'], await preflightEnv({ db }));
     assert.equal(result.code, 0, result.stdout);
-    assert.equal(result.lines.some((line) => line.event === 'baseline.applied'), false);
+    assert.equal(
+      result.lines.some((line) => line.event === 'baseline.applied'),
+      false,
+    );
     assert.deepEqual(await recordedMigrations(db), platformMigrationNames());
   } finally {
     await db.close();

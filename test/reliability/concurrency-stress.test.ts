@@ -18,7 +18,10 @@ const instances = 10;
 
 test(`${rounds} rounds of ${instances} simultaneous instances: zero non-zero exits, zero duplicate applications`, async (t) => {
   const names = platformMigrations();
-  const fixtureFiles = fs.readdirSync(path.join(repoRoot, 'fixtures', 'etcd')).filter((file) => /\.ya?ml$/.test(file)).sort();
+  const fixtureFiles = fs
+    .readdirSync(path.join(repoRoot, 'fixtures', 'etcd'))
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort();
   assert.ok(names.length > 0 && fixtureFiles.length > 0);
   for (let round = 1; round <= rounds; round++) {
     const baseline = round % 2 === 1;
@@ -32,25 +35,48 @@ test(`${rounds} rounds of ${instances} simultaneous instances: zero non-zero exi
           PREFLIGHT_LOCK_TIMEOUT: '5m',
           PREFLIGHT_BASELINE: baseline ? 'true' : 'false',
         };
-        const results = await Promise.all(Array.from({ length: instances }, () => runCli(['run'], env, { timeoutMs: 180_000 })));
+        const results = await Promise.all(
+          Array.from({ length: instances }, () => runCli(['run'], env, { timeoutMs: 180_000 })),
+        );
         const failed = results.filter((result) => result.code !== 0);
-        assert.deepEqual(failed.map((result) => result.code), [], failed.map((result) => result.stdout + result.stderr).join('\n---\n'));
+        assert.deepEqual(
+          failed.map((result) => result.code),
+          [],
+          failed.map((result) => result.stdout + result.stderr).join('\n---\n'),
+        );
 
-        const applied = results.flatMap((result) => result.lines.filter((line) => line.event === 'migration.applied').map((line) => String(line.name)));
+        const applied = results.flatMap((result) =>
+          result.lines.filter((line) => line.event === 'migration.applied').map((line) => String(line.name)),
+        );
         const baselines = results.flatMap((result) => result.lines.filter((line) => line.event === 'baseline.applied'));
         assert.ok(baselines.length <= (baseline ? 1 : 0), `the baseline was applied ${baselines.length} times`);
         const byBaseline = baselines.reduce((sum, line) => sum + Number(line.migrations), 0);
-        assert.deepEqual([...applied].sort(), [...names.slice(byBaseline)].sort(), 'each migration applied by exactly one instance');
+        assert.deepEqual(
+          [...applied].sort(),
+          [...names.slice(byBaseline)].sort(),
+          'each migration applied by exactly one instance',
+        );
         if (baseline) assert.ok(byBaseline > 0, 'the baseline snapshot was used');
         const recorded = (await db.query('SELECT name FROM migrations ORDER BY id')).map((row) => String(row.name));
         assert.deepEqual(recorded, names);
-        assert.deepEqual(await db.query('SELECT name, count(*)::int AS n FROM migrations GROUP BY name HAVING count(*) > 1'), []);
-        assert.deepEqual((await db.query('SELECT name FROM preflight_migrations ORDER BY name')).map((row) => String(row.name)), [...names].sort());
+        assert.deepEqual(
+          await db.query('SELECT name, count(*)::int AS n FROM migrations GROUP BY name HAVING count(*) > 1'),
+          [],
+        );
+        assert.deepEqual(
+          (await db.query('SELECT name FROM preflight_migrations ORDER BY name')).map((row) => String(row.name)),
+          [...names].sort(),
+        );
 
-        const written = results.flatMap((result) => result.lines.filter((line) => line.event === 'fixtures.file.applied').map((line) => String(line.file)));
+        const written = results.flatMap((result) =>
+          result.lines.filter((line) => line.event === 'fixtures.file.applied').map((line) => String(line.file)),
+        );
         assert.deepEqual(written.sort(), fixtureFiles, 'each fixture file written by exactly one instance');
         const records = await etcd.client.getAll().prefix(`${etcd.namespace}/_preflight/fixtures/`).keys();
-        assert.deepEqual(records.sort(), fixtureFiles.map((file) => `${etcd.namespace}/_preflight/fixtures/${file}`));
+        assert.deepEqual(
+          records.sort(),
+          fixtureFiles.map((file) => `${etcd.namespace}/_preflight/fixtures/${file}`),
+        );
         assert.equal(await redis.client.dbsize(), 0, 'nothing written to Redis');
       } finally {
         await Promise.all([db.close(), etcd.close(), redis.close()]);

@@ -23,8 +23,25 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { Client } from 'pg';
 import { schemaSnapshot } from '../cli/generate-migrations';
-import { freshDatabase, preflightEnv, redisDb, runCli, spawnCli, tempDir, type CliResult, type TestDatabase, type TestRedisDb } from '../support/context';
-import { libraryEntry, migrationSource, otherBackends, seededRandom, waitForNoOtherBackends, writeFiles } from './support';
+import {
+  freshDatabase,
+  preflightEnv,
+  redisDb,
+  runCli,
+  spawnCli,
+  tempDir,
+  type CliResult,
+  type TestDatabase,
+  type TestRedisDb,
+} from '../support/context';
+import {
+  libraryEntry,
+  migrationSource,
+  otherBackends,
+  seededRandom,
+  waitForNoOtherBackends,
+  writeFiles,
+} from './support';
 
 const migrationCount = 40;
 /** t20 gets many rows and no plain index: migration 21 builds its index concurrently. */
@@ -38,11 +55,27 @@ const migrationContextModule = path.resolve(__dirname, '../../src/postgres/migra
 
 type Anchor = 'spawn' | 'migrations' | 'cic' | 'crossStore';
 /** Twelve kills: where each one's delay is measured from. */
-const anchors: Anchor[] = ['spawn', 'migrations', 'cic', 'crossStore', 'migrations', 'spawn', 'cic', 'migrations', 'crossStore', 'migrations', 'cic', 'migrations'];
+const anchors: Anchor[] = [
+  'spawn',
+  'migrations',
+  'cic',
+  'crossStore',
+  'migrations',
+  'spawn',
+  'cic',
+  'migrations',
+  'crossStore',
+  'migrations',
+  'cic',
+  'migrations',
+];
 /** Kills run in this many lanes at once, each on databases of its own. */
 const lanes = 2;
 
-interface Step { index: number; name: string }
+interface Step {
+  index: number;
+  name: string;
+}
 
 function writeMigrations(dir: string): Step[] {
   const steps: Step[] = [];
@@ -52,28 +85,44 @@ function writeMigrations(dir: string): Step[] {
     const name = `Step${String(index).padStart(2, '0')}${1_800_000_000_000 + index * 1000}`;
     steps.push({ index, name });
     if (index === cicMigration) {
-      files.push(migrationSource(name, [
-        `    const { dropInvalidIndex } = require(${JSON.stringify(libraryEntry)});`,
-        `    await dropInvalidIndex(queryRunner, 'ix_t${bigTable}_v');`,
-        query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_t${bigTable}_v ON t${bigTable} (v)`),
-      ].join('\n'), { transaction: false }));
+      files.push(
+        migrationSource(
+          name,
+          [
+            `    const { dropInvalidIndex } = require(${JSON.stringify(libraryEntry)});`,
+            `    await dropInvalidIndex(queryRunner, 'ix_t${bigTable}_v');`,
+            query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_t${bigTable}_v ON t${bigTable} (v)`),
+          ].join('\n'),
+          { transaction: false },
+        ),
+      );
       continue;
     }
     const previous = index - 1 === cicMigration ? index - 2 : index - 1;
     const reference = index > 1 ? ` REFERENCES t${previous} (id)` : '';
-    const crossStore = index !== crossStoreMigration ? [] : [
-      `    const { redis } = require(${JSON.stringify(migrationContextModule)}).migrationContext(queryRunner);`,
-      `    if (!redis) throw new Error('REDIS_URL is not set');`,
-      `    await redis.set(${JSON.stringify(crossStoreKey)}, 'step ${index}');`,
-      query('SELECT pg_sleep(0.15)'),
-    ];
-    files.push(migrationSource(name, [
-      ...crossStore,
-      query(`CREATE TABLE t${index} (id serial PRIMARY KEY, prev_id int${reference}, v text NOT NULL DEFAULT 'x', created_at timestamptz NOT NULL DEFAULT now())`),
-      query(`INSERT INTO t${index} (v) SELECT md5(g::text) FROM generate_series(1, ${rowsOf(index)}) g`),
-      ...(index === bigTable ? [] : [query(`CREATE INDEX ix_t${index}_v ON t${index} (v)`)]),
-      query(`COMMENT ON TABLE t${index} IS 'step ${index}'`),
-    ].join('\n')));
+    const crossStore =
+      index !== crossStoreMigration
+        ? []
+        : [
+            `    const { redis } = require(${JSON.stringify(migrationContextModule)}).migrationContext(queryRunner);`,
+            `    if (!redis) throw new Error('REDIS_URL is not set');`,
+            `    await redis.set(${JSON.stringify(crossStoreKey)}, 'step ${index}');`,
+            query('SELECT pg_sleep(0.15)'),
+          ];
+    files.push(
+      migrationSource(
+        name,
+        [
+          ...crossStore,
+          query(
+            `CREATE TABLE t${index} (id serial PRIMARY KEY, prev_id int${reference}, v text NOT NULL DEFAULT 'x', created_at timestamptz NOT NULL DEFAULT now())`,
+          ),
+          query(`INSERT INTO t${index} (v) SELECT md5(g::text) FROM generate_series(1, ${rowsOf(index)}) g`),
+          ...(index === bigTable ? [] : [query(`CREATE INDEX ix_t${index}_v ON t${index} (v)`)]),
+          query(`COMMENT ON TABLE t${index} IS 'step ${index}'`),
+        ].join('\n'),
+      ),
+    );
   }
   writeFiles(dir, Object.fromEntries(files));
   return steps;
@@ -91,33 +140,69 @@ interface State {
 /** Checks what a database (and its Redis database) holds for consistency. */
 async function assertConsistent(db: TestDatabase, redis: TestRedisDb, steps: Step[], label: string): Promise<State> {
   const [{ found }] = await db.query(`SELECT to_regclass('public.migrations') AS found`);
-  const recorded = found === null ? [] : (await db.query('SELECT name FROM migrations ORDER BY id')).map((row) => String(row.name));
+  const recorded =
+    found === null ? [] : (await db.query('SELECT name FROM migrations ORDER BY id')).map((row) => String(row.name));
   const [{ ledgerFound }] = await db.query(`SELECT to_regclass('public.preflight_migrations') AS "ledgerFound"`);
-  const ledger = ledgerFound === null ? [] : (await db.query('SELECT name FROM preflight_migrations')).map((row) => String(row.name));
+  const ledger =
+    ledgerFound === null
+      ? []
+      : (await db.query('SELECT name FROM preflight_migrations')).map((row) => String(row.name));
   assert.deepEqual(recorded, [...new Set(recorded)], `${label}: a migration is recorded twice: ${recorded}`);
-  assert.deepEqual(recorded, steps.slice(0, recorded.length).map((step) => step.name), `${label}: the recorded migrations are not a prefix in order`);
-  assert.deepEqual(ledger.filter((name) => !recorded.includes(name)), [], `${label}: the ledger holds a migration TypeORM's table does not`);
+  assert.deepEqual(
+    recorded,
+    steps.slice(0, recorded.length).map((step) => step.name),
+    `${label}: the recorded migrations are not a prefix in order`,
+  );
+  assert.deepEqual(
+    ledger.filter((name) => !recorded.includes(name)),
+    [],
+    `${label}: the ledger holds a migration TypeORM's table does not`,
+  );
   // A non-transactional migration writes its two rows one after the other; a kill between them
   // leaves it recorded without a ledger row, which the next run adopts.
-  assert.deepEqual(recorded.filter((name) => !ledger.includes(name) && name !== steps[cicMigration - 1].name), [], `${label}: recorded without a ledger row`);
+  assert.deepEqual(
+    recorded.filter((name) => !ledger.includes(name) && name !== steps[cicMigration - 1].name),
+    [],
+    `${label}: recorded without a ledger row`,
+  );
 
-  const tables = new Set((await db.query(`SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`)).map((row) => String(row.relname)));
-  const indexes = new Map((await db.query(`SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace`))
-    .map((row) => [String(row.relname), row.indisvalid === true]));
+  const tables = new Set(
+    (await db.query(`SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`)).map(
+      (row) => String(row.relname),
+    ),
+  );
+  const indexes = new Map(
+    (
+      await db.query(
+        `SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace`,
+      )
+    ).map((row) => [String(row.relname), row.indisvalid === true]),
+  );
   const redisValue = await redis.client.get(crossStoreKey);
   for (const step of steps) {
     const isRecorded = recorded.includes(step.name);
     if (step.index === cicMigration) {
-      if (isRecorded) assert.equal(indexes.get(`ix_t${bigTable}_v`), true, `${label}: ${step.name} is recorded but its index is missing or INVALID`);
+      if (isRecorded)
+        assert.equal(
+          indexes.get(`ix_t${bigTable}_v`),
+          true,
+          `${label}: ${step.name} is recorded but its index is missing or INVALID`,
+        );
       continue;
     }
     const table = `t${step.index}`;
-    assert.equal(tables.has(table), isRecorded, `${label}: ${step.name} is ${isRecorded ? '' : 'not '}recorded but table ${table} ${tables.has(table) ? 'exists' : 'does not exist'}`);
-    if (step.index === crossStoreMigration && isRecorded) assert.equal(redisValue, `step ${step.index}`, `${label}: ${step.name} is recorded but its Redis key is not set`);
+    assert.equal(
+      tables.has(table),
+      isRecorded,
+      `${label}: ${step.name} is ${isRecorded ? '' : 'not '}recorded but table ${table} ${tables.has(table) ? 'exists' : 'does not exist'}`,
+    );
+    if (step.index === crossStoreMigration && isRecorded)
+      assert.equal(redisValue, `step ${step.index}`, `${label}: ${step.name} is recorded but its Redis key is not set`);
     if (!isRecorded) continue;
     const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
     assert.equal(n, rowsOf(step.index), `${label}: ${table} holds ${n} rows`);
-    if (step.index !== bigTable) assert.equal(indexes.get(`ix_${table}_v`), true, `${label}: index ix_${table}_v of ${step.name} is missing`);
+    if (step.index !== bigTable)
+      assert.equal(indexes.get(`ix_${table}_v`), true, `${label}: index ix_${table}_v of ${step.name} is missing`);
   }
   return {
     recorded: recorded.length,
@@ -173,7 +258,11 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
   let cleanSchema: Record<string, unknown>;
   let observed: Record<Anchor, number>;
   try {
-    const result = await runCli(['run'], { ...(await preflightEnv({ db: clean, redis: cleanRedis })), PREFLIGHT_MIGRATIONS: dir }, { timeoutMs: 120_000 });
+    const result = await runCli(
+      ['run'],
+      { ...(await preflightEnv({ db: clean, redis: cleanRedis })), PREFLIGHT_MIGRATIONS: dir },
+      { timeoutMs: 120_000 },
+    );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     observed = timeline(result, steps);
     await assertConsistent(clean, cleanRedis, steps, 'clean run');
@@ -195,7 +284,12 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
     checkDeadClient: kill % 3 !== 0,
   }));
   const outcomes: Outcome[] = [];
-  const killAndRecover = async ({ kill, anchor, delayMs, checkDeadClient }: (typeof schedule)[number]): Promise<void> => {
+  const killAndRecover = async ({
+    kill,
+    anchor,
+    delayMs,
+    checkDeadClient,
+  }: (typeof schedule)[number]): Promise<void> => {
     const label = `kill ${kill + 1} (${anchor} + ${delayMs}ms)`;
     const [db, redis] = await Promise.all([freshDatabase(), redisDb()]);
     try {
@@ -236,7 +330,12 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
       const outcome = await result.finally(() => blocker?.end());
       assert.ok(!outcome.timedOut, `${label}: the run hung:\n${outcome.stdout}${outcome.stderr}`);
       const killed = outcome.signal === 'SIGKILL';
-      if (!killed) assert.equal(outcome.code, 0, `${label}: the run finished before the kill, but failed:\n${outcome.stdout}${outcome.stderr}`);
+      if (!killed)
+        assert.equal(
+          outcome.code,
+          0,
+          `${label}: the run finished before the kill, but failed:\n${outcome.stdout}${outcome.stderr}`,
+        );
       // A killed job's sessions end when PostgreSQL notices; without the dead-client check a
       // running statement (the CREATE INDEX CONCURRENTLY above all) first runs on to its end.
       await waitForNoOtherBackends(db.query, 60_000);
@@ -248,33 +347,71 @@ test(`SIGKILL at ${anchors.length} random moments of a 40-migration run (one CRE
       assert.equal(final.recorded, migrationCount, `re-run after ${label} did not reach head`);
       assert.deepEqual(final.invalidIndexes, [], `re-run after ${label} left an INVALID index`);
       const applied = rerun.lines.filter((line) => line.event === 'migration.applied').map((line) => String(line.name));
-      assert.deepEqual(applied, steps.slice(after.recorded).map((step) => step.name), `re-run after ${label} did not apply exactly the unrecorded migrations`);
+      assert.deepEqual(
+        applied,
+        steps.slice(after.recorded).map((step) => step.name),
+        `re-run after ${label} did not apply exactly the unrecorded migrations`,
+      );
       const reported = rerun.lines.find((line) => line.event === 'migration.invalid_indexes');
-      if (after.invalidIndexes.length > 0) assert.deepEqual(reported?.indexes, after.invalidIndexes.map((name) => `public.${name}`), 'the re-run reported the INVALID index');
-      assert.deepEqual(await schemaSnapshot(db.query), cleanSchema, `schema after ${label} and a re-run differs from the clean run's`);
+      if (after.invalidIndexes.length > 0)
+        assert.deepEqual(
+          reported?.indexes,
+          after.invalidIndexes.map((name) => `public.${name}`),
+          'the re-run reported the INVALID index',
+        );
+      assert.deepEqual(
+        await schemaSnapshot(db.query),
+        cleanSchema,
+        `schema after ${label} and a re-run differs from the clean run's`,
+      );
       assert.deepEqual(await otherBackends(db.query), []);
       outcomes[kill] = { anchor, delayMs, checkDeadClient, killed, ...after, invalidReported: reported !== undefined };
     } finally {
       await Promise.all([db.close(), redis.close()]);
     }
   };
-  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
-    for (const planned of schedule.filter((entry) => entry.kill % lanes === lane)) await killAndRecover(planned);
-  }));
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (const planned of schedule.filter((entry) => entry.kill % lanes === lane)) await killAndRecover(planned);
+    }),
+  );
 
-  t.diagnostic(`kills: ${outcomes.map((o) => `${o.anchor}+${o.delayMs}ms${o.checkDeadClient ? '(check)' : ''} → ${o.killed
-    ? `${o.recorded} recorded${o.invalidIndexes.length > 0 ? `, INVALID ${o.invalidIndexes}` : ''}${o.validIndexAhead ? ', index built ahead' : ''}${o.redisWritten && o.recorded < crossStoreMigration ? ', Redis written ahead' : ''}`
-    : 'finished first'}`).join('; ')}`);
+  t.diagnostic(
+    `kills: ${outcomes
+      .map(
+        (o) =>
+          `${o.anchor}+${o.delayMs}ms${o.checkDeadClient ? '(check)' : ''} → ${
+            o.killed
+              ? `${o.recorded} recorded${o.invalidIndexes.length > 0 ? `, INVALID ${o.invalidIndexes}` : ''}${o.validIndexAhead ? ', index built ahead' : ''}${o.redisWritten && o.recorded < crossStoreMigration ? ', Redis written ahead' : ''}`
+              : 'finished first'
+          }`,
+      )
+      .join('; ')}`,
+  );
   const killedMidRun = outcomes.filter((outcome) => outcome.killed);
   // The kill windows come from a clean run's timing; a machine whose load changes mid-test shifts them, so half must land.
-  assert.ok(killedMidRun.length >= anchors.length / 2, `only ${killedMidRun.length} of ${anchors.length} kills landed before the run ended`);
-  assert.ok(killedMidRun.some((outcome) => outcome.recorded > 0 && outcome.recorded < migrationCount), 'no kill landed among the migrations');
-  assert.ok(outcomes.some((outcome) => outcome.anchor === 'cic' && outcome.killed && outcome.recorded === cicMigration - 1),
-    'no kill interrupted the CREATE INDEX CONCURRENTLY migration');
-  assert.ok(outcomes.some((outcome) => outcome.invalidIndexes.includes(`ix_t${bigTable}_v`) && outcome.invalidReported),
-    'no kill left an INVALID index for the re-run to report, drop and rebuild (dropInvalidIndex)');
-  assert.ok(outcomes.some((outcome) => outcome.validIndexAhead),
-    'no kill left the CIC\'s index built but unrecorded (CREATE INDEX CONCURRENTLY IF NOT EXISTS on the re-run)');
-  assert.ok(outcomes.some((outcome) => outcome.redisWritten && outcome.recorded === crossStoreMigration - 1),
-    'no kill landed between the cross-store migration\'s Redis write and its commit');
+  assert.ok(
+    killedMidRun.length >= anchors.length / 2,
+    `only ${killedMidRun.length} of ${anchors.length} kills landed before the run ended`,
+  );
+  assert.ok(
+    killedMidRun.some((outcome) => outcome.recorded > 0 && outcome.recorded < migrationCount),
+    'no kill landed among the migrations',
+  );
+  assert.ok(
+    outcomes.some((outcome) => outcome.anchor === 'cic' && outcome.killed && outcome.recorded === cicMigration - 1),
+    'no kill interrupted the CREATE INDEX CONCURRENTLY migration',
+  );
+  assert.ok(
+    outcomes.some((outcome) => outcome.invalidIndexes.includes(`ix_t${bigTable}_v`) && outcome.invalidReported),
+    'no kill left an INVALID index for the re-run to report, drop and rebuild (dropInvalidIndex)',
+  );
+  assert.ok(
+    outcomes.some((outcome) => outcome.validIndexAhead),
+    "no kill left the CIC's index built but unrecorded (CREATE INDEX CONCURRENTLY IF NOT EXISTS on the re-run)",
+  );
+  assert.ok(
+    outcomes.some((outcome) => outcome.redisWritten && outcome.recorded === crossStoreMigration - 1),
+    "no kill landed between the cross-store migration's Redis write and its commit",
+  );
 });

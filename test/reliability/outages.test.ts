@@ -12,7 +12,15 @@ import { Etcd3 } from 'etcd3';
 import { Client } from 'pg';
 import { createDatabaseOn, runCli, spawnCli, tempDir, type CliResult } from '../support/context';
 import { startStack, type Stack } from '../support/stack';
-import { eventOf, leakedSentinels, logSpanMs, onlyFailure, platformMigrations, userRelations, writeFiles } from './support';
+import {
+  eventOf,
+  leakedSentinels,
+  logSpanMs,
+  onlyFailure,
+  platformMigrations,
+  userRelations,
+  writeFiles,
+} from './support';
 
 let stack: Stack;
 
@@ -26,7 +34,11 @@ after(async () => {
 
 /** Every CLI result of this file, checked for the private stack's passwords. */
 function seen(result: CliResult): CliResult {
-  assert.deepEqual(leakedSentinels(result.stdout + result.stderr, stack.sentinels), [], 'a sentinel password appeared in the output');
+  assert.deepEqual(
+    leakedSentinels(result.stdout + result.stderr, stack.sentinels),
+    [],
+    'a sentinel password appeared in the output',
+  );
   return result;
 }
 
@@ -54,7 +66,13 @@ function etcdClient(): Etcd3 {
 }
 
 function baseEnv(databaseUrl: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, LOG_FORMAT: 'json', PREFLIGHT_REPORT_FILE: 'none' };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    DATABASE_URL: databaseUrl,
+    LOG_FORMAT: 'json',
+    PREFLIGHT_REPORT_FILE: 'none',
+  };
 }
 
 test('PostgreSQL never up: exit 69 within the wait timeout, naming PostgreSQL and the last error', async () => {
@@ -64,9 +82,17 @@ test('PostgreSQL never up: exit 69 within the wait timeout, naming PostgreSQL an
   const result = seen(await runCli(['run'], { ...baseEnv(db.url), PREFLIGHT_WAIT_TIMEOUT: '4s' }));
   assert.equal(result.code, 69, result.stdout + result.stderr);
   const { port } = stack.info.postgres;
-  assert.match(onlyFailure(result), new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${port} \\(database ${db.name}\\) not reachable within 4s: connect ECONNREFUSED`));
+  assert.match(
+    onlyFailure(result),
+    new RegExp(
+      `^PostgreSQL at 127\\.0\\.0\\.1:${port} \\(database ${db.name}\\) not reachable within 4s: connect ECONNREFUSED`,
+    ),
+  );
   assert.ok(logSpanMs(result) <= 4000 + 2000, `gave up after ${logSpanMs(result)}ms on its own clock`);
-  assert.ok(result.lines.filter((line) => line.event === 'wait.retry' && line.store === 'postgres').length >= 2, 'retried while waiting');
+  assert.ok(
+    result.lines.filter((line) => line.event === 'wait.retry' && line.store === 'postgres').length >= 2,
+    'retried while waiting',
+  );
 });
 
 test('PostgreSQL started 10 s after the job: the job waits for it and exits 0', async () => {
@@ -85,7 +111,9 @@ test('PostgreSQL started 10 s after the job: the job waits for it and exits 0', 
   assert.ok(firstRetry && ready, outcome.stdout);
   assert.ok(at(firstRetry) < startedAt, 'the job was waiting for PostgreSQL before it started');
   assert.ok(at(ready) >= startedAt, 'PostgreSQL became ready only after it was started');
-  const recorded = (await query<{ name: string }>(db.url, 'SELECT name FROM migrations ORDER BY id')).map((row) => row.name);
+  const recorded = (await query<{ name: string }>(db.url, 'SELECT name FROM migrations ORDER BY id')).map(
+    (row) => row.name,
+  );
   assert.deepEqual(recorded, platformMigrations(), 'the platform migrations were applied');
 });
 
@@ -143,11 +171,19 @@ test('etcd stopped in the middle of a 20,000-key fixture load: exit 69 or 70, no
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const outcome = seen(await result);
-    assert.ok(keysWhenStopped > 0, `the load finished before etcd could be stopped (exit ${outcome.code}, pid ${child.pid})`);
+    assert.ok(
+      keysWhenStopped > 0,
+      `the load finished before etcd could be stopped (exit ${outcome.code}, pid ${child.pid})`,
+    );
     assert.ok([69, 70].includes(outcome.code ?? -1), `exit ${outcome.code}:\n${outcome.stdout}${outcome.stderr}`);
     const message = onlyFailure(outcome);
-    t.diagnostic(`etcd stopped with ${keysWhenStopped} of ${big.expected.size} keys written; the job exited ${outcome.code}: ${message}`);
-    assert.match(message, /^(\S*50-big\.yaml: writing to etcd failed: .* — the file is applied again on the next run|etcd: reading \S+ failed: .*)$/);
+    t.diagnostic(
+      `etcd stopped with ${keysWhenStopped} of ${big.expected.size} keys written; the job exited ${outcome.code}: ${message}`,
+    );
+    assert.match(
+      message,
+      /^(\S*50-big\.yaml: writing to etcd failed: .* — the file is applied again on the next run|etcd: reading \S+ failed: .*)$/,
+    );
   } finally {
     watcher.close();
   }
@@ -182,9 +218,14 @@ test('Redis down: exit 69 within the wait timeout with a message naming Redis, a
   const { redis } = stack.info;
   await stack.redis.stop();
   try {
-    const result = seen(await runCli(['run'], { ...baseEnv(db.url), REDIS_URL: redis.url, PREFLIGHT_WAIT_TIMEOUT: '3s' }));
+    const result = seen(
+      await runCli(['run'], { ...baseEnv(db.url), REDIS_URL: redis.url, PREFLIGHT_WAIT_TIMEOUT: '3s' }),
+    );
     assert.equal(result.code, 69, result.stdout + result.stderr);
-    assert.match(onlyFailure(result), new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis.port}/0 not reachable within 3s: .*ECONNREFUSED`));
+    assert.match(
+      onlyFailure(result),
+      new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis.port}/0 not reachable within 3s: .*ECONNREFUSED`),
+    );
     assert.ok(logSpanMs(result) <= 3000 + 2000, `gave up after ${logSpanMs(result)}ms on its own clock`);
     assert.deepEqual(await userRelations((sql) => query(db.url, sql)), [], 'no table was created');
   } finally {

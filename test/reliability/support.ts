@@ -38,7 +38,9 @@ ${up}
 
 /** The names of the platform's migrations in this build, from its manifest, in timestamp order. */
 export function platformMigrations(): string[] {
-  const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../migrations/preflight-manifest.json'), 'utf8')) as {
+  const manifest = JSON.parse(
+    fs.readFileSync(path.resolve(__dirname, '../../migrations/preflight-manifest.json'), 'utf8'),
+  ) as {
     migrations: Array<{ name: string; timestamp: number }>;
   };
   return [...manifest.migrations].sort((a, b) => a.timestamp - b.timestamp).map((entry) => entry.name);
@@ -71,7 +73,8 @@ type Query = (sql: string, params?: unknown[]) => Promise<Array<Record<string, u
 
 /** Every relation (table, view, sequence, index...) outside the system schemas, as `schema.name`. */
 export async function userRelations(query: Query): Promise<string[]> {
-  const rows = await query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  const rows =
+    await query(`SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
                              ORDER BY 1`);
   return rows.map((row) => String(row.name));
@@ -81,7 +84,8 @@ export async function userRelations(query: Query): Promise<string[]> {
 export async function userSchemasAndTypes(query: Query): Promise<string[]> {
   const schemas = await query(`SELECT 'schema ' || nspname AS name FROM pg_namespace
                                WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%' ORDER BY 1`);
-  const types = await query(`SELECT 'type ' || t.typname AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  const types =
+    await query(`SELECT 'type ' || t.typname AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND t.typtype IN ('e', 'd', 'r') ORDER BY 1`);
   return [...schemas, ...types].map((row) => String(row.name));
 }

@@ -13,7 +13,9 @@ export function postgresBinDir(): string {
   if (versions.length > 0) return path.join(root, versions[0], 'bin');
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
   if (which.status === 0) return path.dirname(fs.realpathSync(which.stdout.trim()));
-  throw new Error('PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH); run scripts/ensure-deps.sh');
+  throw new Error(
+    'PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH); run scripts/ensure-deps.sh',
+  );
 }
 
 /** Debian's etcd-server installs to /usr/bin, which a minimal PATH may lack. */

@@ -54,7 +54,9 @@ export function tempDir(prefix = 'preflight-test-'): string {
  * the child at once, for tests that signal it, plus the eventual result.
  */
 export function spawnCli(
-  args: string[], env: Record<string, string>, opts: CliOptions = {},
+  args: string[],
+  env: Record<string, string>,
+  opts: CliOptions = {},
 ): { child: ChildProcess; result: Promise<CliResult> } {
   installExitHook();
   const ownCwd = opts.cwd === undefined;
@@ -65,13 +67,15 @@ export function spawnCli(
   const output = { stdout: '', stderr: '' };
   const lines: Array<Record<string, unknown>> = [];
   const pending = { stdout: '', stderr: '' };
-  const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer): void => {
-    const text = chunk.toString();
-    output[stream] += text;
-    const parts = (pending[stream] + text).split('\n');
-    pending[stream] = parts.pop() ?? '';
-    for (const line of parts) pushJson(lines, line);
-  };
+  const collect =
+    (stream: 'stdout' | 'stderr') =>
+    (chunk: Buffer): void => {
+      const text = chunk.toString();
+      output[stream] += text;
+      const parts = (pending[stream] + text).split('\n');
+      pending[stream] = parts.pop() ?? '';
+      for (const line of parts) pushJson(lines, line);
+    };
   child.stdout?.on('data', collect('stdout'));
   child.stderr?.on('data', collect('stderr'));
   let timedOut = false;
@@ -108,7 +112,8 @@ function pushJson(lines: Array<Record<string, unknown>>, line: string): void {
   if (!trimmed.startsWith('{')) return;
   try {
     const parsed: unknown = JSON.parse(trimmed);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) lines.push(parsed as Record<string, unknown>);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      lines.push(parsed as Record<string, unknown>);
   } catch (error) {
     // A line that merely starts with '{' (pretty logs, stack traces) is not an event; skip it.
     if (!(error instanceof SyntaxError)) throw error;

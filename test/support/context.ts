@@ -65,7 +65,10 @@ export async function freshDatabase(): Promise<TestDatabase> {
 }
 
 /** Creates `<prefix>_<random>` on a stack's PostgreSQL (the shared one, or a test's private stack). */
-export async function createDatabaseOn(postgres: StackInfo['postgres'], prefix: string): Promise<{ name: string; url: string }> {
+export async function createDatabaseOn(
+  postgres: StackInfo['postgres'],
+  prefix: string,
+): Promise<{ name: string; url: string }> {
   const name = `${prefix}_${uniqueSuffix()}`;
   const admin = new Client({ connectionString: postgres.adminUrl });
   await admin.connect();
@@ -74,7 +77,10 @@ export async function createDatabaseOn(postgres: StackInfo['postgres'], prefix: 
   } finally {
     await admin.end();
   }
-  return { name, url: `postgres://postgres:${encodeURIComponent(postgres.password)}@${postgres.host}:${postgres.port}/${name}` };
+  return {
+    name,
+    url: `postgres://postgres:${encodeURIComponent(postgres.password)}@${postgres.host}:${postgres.port}/${name}`,
+  };
 }
 
 export interface TestEtcdNamespace {
@@ -114,7 +120,9 @@ export async function redisDb(): Promise<TestRedisDb> {
     counter.disconnect();
   }
   if (index >= redisDatabases) {
-    throw new Error(`redisDb(): all ${redisDatabases - 1} test Redis databases are used; raise --databases in test/support/stack.ts`);
+    throw new Error(
+      `redisDb(): all ${redisDatabases - 1} test Redis databases are used; raise --databases in test/support/stack.ts`,
+    );
   }
   const url = `redis://:${encodeURIComponent(redis.password)}@${redis.host}:${redis.port}/${index}`;
   const client = new Redis(url);

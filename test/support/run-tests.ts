@@ -85,7 +85,10 @@ function testFiles(args: string[]): string[] {
 }
 
 /** Runs node --test, printing its output live while keeping a copy for the leak scan. */
-function runNodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: { stdout: string; stderr: string } }> {
+function runNodeTest(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: { stdout: string; stderr: string } }> {
   const reporter = args.some((arg) => arg.startsWith('--test-reporter')) ? [] : ['--test-reporter=spec'];
   // Piping stdout would turn colours off; keep them when a person is watching.
   const colour = process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: '1' } : {};
@@ -109,7 +112,7 @@ function runNodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: nu
     started.once('close', (code) => {
       child = undefined;
       resolve({
-      code,
+        code,
         output: { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() },
       });
     });
@@ -118,13 +121,18 @@ function runNodeTest(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: nu
 
 /** Where each sentinel occurs, by file or stream and line; never the matching text itself. */
 function findLeaks(stack: Stack, captureDir: string, output: { stdout: string; stderr: string }): string[] {
-  const sources: Array<[string, string]> = [['node --test stdout', output.stdout], ['node --test stderr', output.stderr]];
+  const sources: Array<[string, string]> = [
+    ['node --test stdout', output.stdout],
+    ['node --test stderr', output.stderr],
+  ];
   for (const name of fs.readdirSync(captureDir, { recursive: true, encoding: 'utf8' })) {
     const file = path.join(captureDir, name);
     if (fs.statSync(file).isFile()) sources.push([`captured CLI output ${name}`, fs.readFileSync(file, 'utf8')]);
   }
   const named: Array<[string, string]> = [
-    ['PostgreSQL', stack.info.postgres.password], ['etcd', stack.info.etcd.password], ['Redis', stack.info.redis.password],
+    ['PostgreSQL', stack.info.postgres.password],
+    ['etcd', stack.info.etcd.password],
+    ['Redis', stack.info.redis.password],
   ];
   const leaks: string[] = [];
   for (const [source, text] of sources) {
@@ -144,7 +152,7 @@ function exitCodeFor(signal: NodeJS.Signals): number {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`run-tests: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`run-tests: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

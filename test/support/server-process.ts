@@ -90,14 +90,24 @@ export class ServerProcess implements ServerControl {
     if (this.running) return;
     if (!this.started) await this.spec.prepare?.();
     const logFd = fs.openSync(this.spec.logPath, 'a');
-    const child = spawn('/bin/sh', ['-c', watchdogScript, 'watchdog',
-      // POSIX kill -s takes TERM, not SIGTERM (dash rejects the prefix).
-      this.spec.stopSignal.replace(/^SIG/, ''), this.spec.command, ...this.spec.args], {
-      cwd: this.spec.cwd,
-      detached: true,
-      stdio: ['pipe', logFd, logFd],
-      ...this.spec.user,
-    });
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        watchdogScript,
+        'watchdog',
+        // POSIX kill -s takes TERM, not SIGTERM (dash rejects the prefix).
+        this.spec.stopSignal.replace(/^SIG/, ''),
+        this.spec.command,
+        ...this.spec.args,
+      ],
+      {
+        cwd: this.spec.cwd,
+        detached: true,
+        stdio: ['pipe', logFd, logFd],
+        ...this.spec.user,
+      },
+    );
     fs.closeSync(logFd);
     this.child = child;
     this.exitCode = undefined;
@@ -148,7 +158,9 @@ export class ServerProcess implements ServerControl {
       await new Promise((resolve) => setTimeout(resolve, probeIntervalMs));
     }
     await this.stop();
-    throw new Error(`${this.spec.name} did not answer within ${startTimeoutMs} ms (${String(lastError)}):\n${this.logTail()}`);
+    throw new Error(
+      `${this.spec.name} did not answer within ${startTimeoutMs} ms (${String(lastError)}):\n${this.logTail()}`,
+    );
   }
 
   private logTail(): string {
@@ -159,7 +171,10 @@ export class ServerProcess implements ServerControl {
 
 /** Starts the fallback cleaner for `dir`; ending the returned pipe (or dying) triggers it. */
 export function startReaper(dir: string): ChildProcess {
-  const reaper = spawn('/bin/sh', ['-c', reaperScript, 'reaper', dir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const reaper = spawn('/bin/sh', ['-c', reaperScript, 'reaper', dir], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   reaper.unref();
   (reaper.stdin as Socket).unref();
   return reaper;
@@ -168,11 +183,15 @@ export function startReaper(dir: string): ChildProcess {
 /** Distinct free loopback ports; all are held open together so none is handed out twice. */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));

@@ -38,7 +38,13 @@ test('each server refuses a wrong password', async () => {
   await assert.rejects(anonymous.get('anything').string(), /user name is empty|permission denied/);
   anonymous.close();
 
-  const redis = new Redis({ host: stack.redis.host, port: stack.redis.port, password: 'wrong', lazyConnect: true, retryStrategy: () => null });
+  const redis = new Redis({
+    host: stack.redis.host,
+    port: stack.redis.port,
+    password: 'wrong',
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
   const redisErrors: string[] = [];
   redis.on('error', (error: Error) => redisErrors.push(error.message));
   await assert.rejects(redis.connect());
@@ -54,8 +60,13 @@ test('fresh databases, etcd namespaces and Redis db indices are distinct', async
     assert.equal(new Set(dbs.map((db) => db.name)).size, 3);
     assert.equal(new Set(namespaces.map((ns) => ns.namespace)).size, 3);
     assert.equal(new Set(redisDbs.map((db) => db.index)).size, 3);
-    assert.ok(redisDbs.every((db) => db.index >= 1), 'db 0 holds the allocation counter');
-    assert.deepEqual(await dbs[0].query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'"), [{ n: 0 }]);
+    assert.ok(
+      redisDbs.every((db) => db.index >= 1),
+      'db 0 holds the allocation counter',
+    );
+    assert.deepEqual(await dbs[0].query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'"), [
+      { n: 0 },
+    ]);
     await redisDbs[0].client.set('mine', '1');
     assert.equal(await redisDbs[1].client.get('mine'), null);
   } finally {
@@ -71,13 +82,24 @@ test('preflightEnv points at the stores and passes no other PREFLIGHT_* variable
   try {
     const env = await preflightEnv({ db, etcd, redis });
     assert.deepEqual(Object.keys(env).sort(), [
-      'DATABASE_URL', 'ETCD_ENDPOINTS', 'ETCD_NAMESPACE', 'ETCD_PASSWORD', 'ETCD_USERNAME', 'HOME', 'LOG_FORMAT',
-      'PATH', 'PREFLIGHT_WAIT_TIMEOUT', 'REDIS_URL',
+      'DATABASE_URL',
+      'ETCD_ENDPOINTS',
+      'ETCD_NAMESPACE',
+      'ETCD_PASSWORD',
+      'ETCD_USERNAME',
+      'HOME',
+      'LOG_FORMAT',
+      'PATH',
+      'PREFLIGHT_WAIT_TIMEOUT',
+      'REDIS_URL',
     ]);
     assert.equal(env.DATABASE_URL, db.url);
     assert.equal(env.ETCD_NAMESPACE, etcd.namespace);
     assert.equal(env.REDIS_URL, redis.url);
-    assert.deepEqual(Object.keys(await preflightEnv({ db })).filter((key) => /^(ETCD|REDIS)_/.test(key)), []);
+    assert.deepEqual(
+      Object.keys(await preflightEnv({ db })).filter((key) => /^(ETCD|REDIS)_/.test(key)),
+      [],
+    );
   } finally {
     delete process.env.PREFLIGHT_SHOULD_NOT_LEAK;
     await Promise.all([db.close(), etcd.close(), redis.close()]);
@@ -91,7 +113,10 @@ test('a stopped server comes back on the same port with its data, and stop() rem
     await pg.connect();
     await pg.query('CREATE TABLE survivor (id int)');
     await pg.end();
-    const etcd = new Etcd3({ hosts: stack.info.etcd.endpoint, auth: { username: 'root', password: stack.info.etcd.password } });
+    const etcd = new Etcd3({
+      hosts: stack.info.etcd.endpoint,
+      auth: { username: 'root', password: stack.info.etcd.password },
+    });
     await etcd.put('survivor').value('1');
     etcd.close();
     const redis = new Redis(stack.info.redis.url);
@@ -108,7 +133,10 @@ test('a stopped server comes back on the same port with its data, and stop() rem
     await again.connect();
     assert.deepEqual((await again.query("SELECT to_regclass('survivor')::text AS t")).rows, [{ t: 'survivor' }]);
     await again.end();
-    const etcdAgain = new Etcd3({ hosts: stack.info.etcd.endpoint, auth: { username: 'root', password: stack.info.etcd.password } });
+    const etcdAgain = new Etcd3({
+      hosts: stack.info.etcd.endpoint,
+      auth: { username: 'root', password: stack.info.etcd.password },
+    });
     assert.equal(await etcdAgain.get('survivor').string(), '1');
     etcdAgain.close();
     const redisAgain = new Redis(stack.info.redis.url);
@@ -124,7 +152,9 @@ test('servers die and the temp dir goes when the process that started them is SI
   const script = `require(${JSON.stringify(path.join(__dirname, 'stack.js'))}).startStack()
     .then((s) => { console.log(JSON.stringify({ dir: s.dir, url: s.info.postgres.adminUrl })); setInterval(() => {}, 1000); })`;
   const owner = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const started = await new Promise<{ dir: string; url: string }>((resolve) => owner.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()))));
+  const started = await new Promise<{ dir: string; url: string }>((resolve) =>
+    owner.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()))),
+  );
   assert.ok(fs.existsSync(started.dir));
   owner.kill('SIGKILL');
   const deadline = Date.now() + 15_000;
@@ -137,18 +167,26 @@ test('servers die and the temp dir goes when the process that started them is SI
 test('run-tests fails the run when a sentinel password reaches test output or captured CLI output', async () => {
   const dir = tempDir();
   const leaky = path.join(dir, 'leaky.test.js');
-  fs.writeFileSync(leaky, `
+  fs.writeFileSync(
+    leaky,
+    `
     const { test } = require('node:test');
     const stack = JSON.parse(process.env.PREFLIGHT_TEST_STACK);
     test('leaks', () => {
       console.log(stack.redis.password);
       require('node:fs').writeFileSync(process.env.PREFLIGHT_TEST_CAPTURE_DIR + '/cli.log', stack.etcd.password);
     });
-  `);
+  `,
+  );
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir };
-  const run = spawn(process.execPath, [path.join(__dirname, 'run-tests.js'), leaky], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = spawn(process.execPath, [path.join(__dirname, 'run-tests.js'), leaky], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
-  run.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  run.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   run.stdout.resume();
   const code = await new Promise<number | null>((resolve) => run.once('close', resolve));
   assert.equal(code, 1);

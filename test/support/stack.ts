@@ -49,12 +49,17 @@ export async function startStack(): Promise<Stack> {
   };
   const info: StackInfo = {
     postgres: {
-      host, port: pgPort, user: 'postgres', password: passwords.postgres,
+      host,
+      port: pgPort,
+      user: 'postgres',
+      password: passwords.postgres,
       adminUrl: `postgres://postgres:${encodeURIComponent(passwords.postgres)}@${host}:${pgPort}/postgres`,
     },
     etcd: { endpoint: `http://${host}:${etcdPort}`, username: 'root', password: passwords.etcd },
     redis: {
-      host, port: redisPort, password: passwords.redis,
+      host,
+      port: redisPort,
+      password: passwords.redis,
       url: `redis://:${encodeURIComponent(passwords.redis)}@${host}:${redisPort}/0`,
     },
   };
@@ -72,14 +77,21 @@ export async function startStack(): Promise<Stack> {
     await fs.promises.rm(dir, { recursive: true, force: true, maxRetries: 5 });
     reaper.stdin?.end();
     const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failures.length > 0) throw new AggregateError(failures.map((failure) => failure.reason), 'stopping the test stack failed');
+    if (failures.length > 0)
+      throw new AggregateError(
+        failures.map((failure) => failure.reason),
+        'stopping the test stack failed',
+      );
   };
 
   const starts = await Promise.allSettled(all.map((server) => server.start()));
   const failed = starts.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed.length > 0) {
     await stop();
-    throw new AggregateError(failed.map((failure) => failure.reason), `test stack failed to start: ${failed.map((f) => String(f.reason)).join('\n')}`);
+    throw new AggregateError(
+      failed.map((failure) => failure.reason),
+      `test stack failed to start: ${failed.map((f) => String(f.reason)).join('\n')}`,
+    );
   }
   return { dir, info, sentinels: Object.values(passwords), ...servers, startupMs: Date.now() - startedAt, stop };
 }
@@ -96,14 +108,25 @@ function postgresServer(dir: string, info: StackInfo): ServerProcess {
     name: 'postgres',
     command: path.join(bin, 'postgres'),
     args: [
-      '-D', dataDir, '-p', String(info.postgres.port),
-      '-c', `listen_addresses=${host}`,
+      '-D',
+      dataDir,
+      '-p',
+      String(info.postgres.port),
+      '-c',
+      `listen_addresses=${host}`,
       // A directory we own: the default /var/run/postgresql may not exist or be writable.
-      '-c', `unix_socket_directories=${pgDir}`,
+      '-c',
+      `unix_socket_directories=${pgDir}`,
       // Durability is worthless for throwaway data; these make CREATE DATABASE and DDL fast.
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
       // Tests run several processes at once, each with pools, lock connections and CLI children.
-      '-c', 'max_connections=300',
+      '-c',
+      'max_connections=300',
     ],
     stopSignal: 'SIGINT',
     cwd: pgDir,
@@ -113,10 +136,23 @@ function postgresServer(dir: string, info: StackInfo): ServerProcess {
       const pwfile = path.join(pgDir, 'pwfile');
       fs.writeFileSync(pwfile, `${info.postgres.password}\n`, { mode: 0o600 });
       if (user) fs.chownSync(pwfile, user.uid, user.gid);
-      await runToCompletion(path.join(bin, 'initdb'), [
-        '-D', dataDir, '-U', 'postgres', `--pwfile=${pwfile}`,
-        '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync',
-      ], { cwd: pgDir, logPath, user });
+      await runToCompletion(
+        path.join(bin, 'initdb'),
+        [
+          '-D',
+          dataDir,
+          '-U',
+          'postgres',
+          `--pwfile=${pwfile}`,
+          '--auth-local=trust',
+          '--auth-host=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--locale=C',
+          '--no-sync',
+        ],
+        { cwd: pgDir, logPath, user },
+      );
       fs.rmSync(pwfile);
     },
     probe: async () => {
@@ -139,14 +175,31 @@ function etcdServer(dir: string, info: StackInfo, peerPort: number): ServerProce
     name: 'etcd',
     command: etcdBinary(),
     args: [
-      '--name', 'preflight-test', '--data-dir', path.join(dir, 'etcd'),
-      '--listen-client-urls', info.etcd.endpoint, '--advertise-client-urls', info.etcd.endpoint,
-      '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `preflight-test=${peerUrl}`, '--initial-cluster-state', 'new',
-      '--initial-cluster-token', randomBytes(6).toString('hex'),
-      '--logger', 'zap', '--log-outputs', 'stderr',
+      '--name',
+      'preflight-test',
+      '--data-dir',
+      path.join(dir, 'etcd'),
+      '--listen-client-urls',
+      info.etcd.endpoint,
+      '--advertise-client-urls',
+      info.etcd.endpoint,
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `preflight-test=${peerUrl}`,
+      '--initial-cluster-state',
+      'new',
+      '--initial-cluster-token',
+      randomBytes(6).toString('hex'),
+      '--logger',
+      'zap',
+      '--log-outputs',
+      'stderr',
       // The minimum cost: every test client authenticates, and bcrypt at cost 10 takes ~50 ms.
-      '--bcrypt-cost', '4',
+      '--bcrypt-cost',
+      '4',
       ...(etcdSupportsNoFsync() ? ['--unsafe-no-fsync'] : []),
     ],
     stopSignal: 'SIGTERM',
@@ -157,7 +210,11 @@ function etcdServer(dir: string, info: StackInfo, peerPort: number): ServerProce
       const [url, body] = authEnabled
         ? [`${info.etcd.endpoint}/v3/auth/authenticate`, { name: info.etcd.username, password: info.etcd.password }]
         : [`${info.etcd.endpoint}/v3/maintenance/status`, {}];
-      const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(1000) });
+      const response = await fetch(url, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(1000),
+      });
       if (!response.ok) throw new Error(`etcd answered ${response.status}`);
       await response.text();
     },
@@ -182,12 +239,22 @@ function redisServer(dir: string, info: StackInfo): ServerProcess {
     name: 'redis',
     command: 'redis-server',
     args: [
-      '--port', String(info.redis.port), '--bind', host, '--dir', dir,
-      '--requirepass', info.redis.password,
+      '--port',
+      String(info.redis.port),
+      '--bind',
+      host,
+      '--dir',
+      dir,
+      '--requirepass',
+      info.redis.password,
       // AOF on, so preflight's persistence check passes; no RDB snapshots to slow anything down.
-      '--appendonly', 'yes', '--save', '',
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
       // One database per test (redisDb() hands out indices), so many more than the default 16.
-      '--databases', '1024',
+      '--databases',
+      '1024',
     ],
     stopSignal: 'SIGTERM',
     cwd: dir,
@@ -217,15 +284,19 @@ function redisPing(port: number, password: string): Promise<void> {
 
 /** Runs a one-shot command (initdb), appending its output to the server log. */
 function runToCompletion(
-  command: string, args: string[], opts: { cwd: string; logPath: string; user?: { uid: number; gid: number } },
+  command: string,
+  args: string[],
+  opts: { cwd: string; logPath: string; user?: { uid: number; gid: number } },
 ): Promise<void> {
   const logFd = fs.openSync(opts.logPath, 'a');
   const child = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', logFd, logFd], ...opts.user });
   fs.closeSync(logFd);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => code === 0
-      ? resolve()
-      : reject(new Error(`${path.basename(command)} exited with ${code}:\n${fs.readFileSync(opts.logPath, 'utf8')}`)));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(command)} exited with ${code}:\n${fs.readFileSync(opts.logPath, 'utf8')}`)),
+    );
   });
 }

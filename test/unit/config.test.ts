@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
-import { parseDuration } from '../../src/config/duration';
-import { PreflightError } from '../../src/job/errors';
+import { parseDuration } from '../../src/core/duration';
+import { PreflightError } from '../../src/core/errors';
 
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-config-'));
 const load = (env: Record<string, string>, options: { cwd?: string } = {}) =>
@@ -38,7 +38,14 @@ test('durations read as people write them; a bare number is seconds', () => {
 
 test('defaults come from DESIGN: 60s wait, 5m lock, each, migrations table, any persistence', () => {
   const config = load({ DATABASE_URL: 'postgres://app:pw@db:5433/platform' });
-  assert.deepEqual(config.postgres, { host: 'db', port: 5433, user: 'app', password: 'pw', database: 'platform', sslMode: 'disable' });
+  assert.deepEqual(config.postgres, {
+    host: 'db',
+    port: 5433,
+    user: 'app',
+    password: 'pw',
+    database: 'platform',
+    sslMode: 'disable',
+  });
   assert.equal(config.waitTimeoutMs, 60_000);
   assert.equal(config.lockTimeoutMs, 300_000);
   assert.equal(config.transactionMode, 'each');
@@ -53,7 +60,14 @@ test('defaults come from DESIGN: 60s wait, 5m lock, each, migrations table, any 
 
 test('libpq variables work without DATABASE_URL, and DATABASE_URL wins when both are set', () => {
   const fromPg = load({ PGHOST: 'db', PGUSER: 'app', PGPASSWORD: 'pw', PGDATABASE: 'platform', PGSSLMODE: 'require' });
-  assert.deepEqual(fromPg.postgres, { host: 'db', port: 5432, user: 'app', password: 'pw', database: 'platform', sslMode: 'require' });
+  assert.deepEqual(fromPg.postgres, {
+    host: 'db',
+    port: 5432,
+    user: 'app',
+    password: 'pw',
+    database: 'platform',
+    sslMode: 'require',
+  });
   const both = load({ DATABASE_URL: 'postgres://u@url-host/db', PGHOST: 'pg-host', PGPASSWORD: 'from-env' });
   assert.equal(both.postgres.host, 'url-host');
   assert.equal(both.postgres.password, 'from-env');
@@ -70,14 +84,24 @@ test('every problem is listed at once as VAR: message', () => {
     ETCD_USERNAME: 'root',
   });
   const variables = problems.map((problem) => problem.split(':')[0]).sort();
-  assert.deepEqual(variables, ['DATABASE_URL', 'ETCD_USERNAME', 'PREFLIGHT_CREATE_DATABASE', 'PREFLIGHT_MIGRATIONS_TABLE', 'PREFLIGHT_TYPO', 'PREFLIGHT_WAIT_TIMEOUT', 'REDIS_URL']);
+  assert.deepEqual(variables, [
+    'DATABASE_URL',
+    'ETCD_USERNAME',
+    'PREFLIGHT_CREATE_DATABASE',
+    'PREFLIGHT_MIGRATIONS_TABLE',
+    'PREFLIGHT_TYPO',
+    'PREFLIGHT_WAIT_TIMEOUT',
+    'REDIS_URL',
+  ]);
 });
 
 test('*_FILE secrets are read, trailing newline dropped; setting both forms is an error', () => {
   const secret = path.join(cwd, 'pgpass');
   fs.writeFileSync(secret, 'from-file\n');
   assert.equal(load({ PGHOST: 'db', PGPASSWORD_FILE: secret }).postgres.password, 'from-file');
-  assert.deepEqual(problemsOf({ PGHOST: 'db', PGPASSWORD: 'x', PGPASSWORD_FILE: secret }), ['PGPASSWORD_FILE: set either PGPASSWORD or PGPASSWORD_FILE, not both']);
+  assert.deepEqual(problemsOf({ PGHOST: 'db', PGPASSWORD: 'x', PGPASSWORD_FILE: secret }), [
+    'PGPASSWORD_FILE: set either PGPASSWORD or PGPASSWORD_FILE, not both',
+  ]);
 });
 
 test('.env fills what the environment does not set, and never overrides it', () => {

@@ -22,7 +22,11 @@ test('the logger redacts every field of every record, nested ones included', () 
     },
   });
   const log = createLogger({ level: 'debug', format: 'json', secrets: ['sentinel-pw'], stream });
-  log.error({ event: 'x', message: 'failed for sentinel-pw', nested: { url: 'postgres://u:sentinel-pw@h/d', list: ['sentinel-pw'] } });
+  log.error({
+    event: 'x',
+    message: 'failed for sentinel-pw',
+    nested: { url: 'postgres://u:sentinel-pw@h/d', list: ['sentinel-pw'] },
+  });
   log.info({ event: 'y', error: new Error('boom sentinel-pw') });
   const text = written.join('');
   assert.ok(written.length >= 2, text);
@@ -40,6 +44,6 @@ test('pretty format is one colour-free line per event', () => {
   });
   const log = createLogger({ level: 'info', format: 'pretty', secrets: [], stream });
   log.info({ event: 'migration.applied', name: 'Init1', durationMs: 12 });
-  assert.match(written.join(''), /^\d\d:\d\d:\d\d\.\d{3} info  migration\.applied name=Init1 durationMs=12\n$/);
-  assert.ok(!/\u001b\[/.test(written.join('')));
+  assert.match(written.join(''), /^\d\d:\d\d:\d\d\.\d{3} info {2}migration\.applied name=Init1 durationMs=12\n$/);
+  assert.ok(!written.join('').includes('\u001b['));
 });

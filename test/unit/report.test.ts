@@ -13,7 +13,17 @@ test('a report with hundreds of applied migrations still fits in 4 KB', () => {
     durationMs: 1234,
     lockWaitMs: 2,
     steps: [
-      { step: 'migrate', status: 'applied', durationMs: 1000, details: { applied: Array.from({ length: 500 }, (_, index) => ({ name: `Migration${1700000000000 + index}`, durationMs: 3 })) } },
+      {
+        step: 'migrate',
+        status: 'applied',
+        durationMs: 1000,
+        details: {
+          applied: Array.from({ length: 500 }, (_, index) => ({
+            name: `Migration${1700000000000 + index}`,
+            durationMs: 3,
+          })),
+        },
+      },
       { step: 'fixtures', status: 'unchanged', durationMs: 3, details: { files: 2 } },
     ],
   };

@@ -14,11 +14,19 @@ const unitMs: Record<string, number> = { ...fixedUnitMs, mo: 30 * 86_400_000, yr
 
 const durationPattern = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|mo|yr)?$/;
 
-/** Milliseconds for a duration string, or undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd' | 'w' | 'mo' | 'yr';
+
+/** The one duration grammar: an amount and its unit (seconds when bare), or undefined when `text` is not a duration. */
+export function splitDuration(text: string): { amount: number; unit: DurationUnit } | undefined {
   const match = durationPattern.exec(text.trim());
   if (!match) return undefined;
-  return Math.round(Number(match[1]) * unitMs[match[2] ?? 's']);
+  return { amount: Number(match[1]), unit: (match[2] ?? 's') as DurationUnit };
+}
+
+/** Milliseconds for a duration string, or undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const parts = splitDuration(text);
+  return parts && Math.round(parts.amount * unitMs[parts.unit]);
 }
 
 /** The shortest readable form of a duration, for logs: `1.2s`, `5m`, `340ms`. */

@@ -19,6 +19,8 @@ export const exitCodes = {
   software: 70,
   /** lock not acquired in time, or DDL lock timeouts exhausted */
   tempfail: 75,
+  /** insufficient privileges: the message names the GRANT */
+  noperm: 77,
   /** configuration error */
   config: 78,
   /** interrupted by SIGINT */
