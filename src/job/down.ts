@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { unlock } from '../postgres/advisory-lock';
 import { readLedger } from '../postgres/ledger';
-import { migrationCatalog } from '../postgres/manifest';
+import { loadMigrations } from './load-migrations';
 import { readApplied } from '../postgres/migrations-table';
 import { revertMigrations, type MigrationRun } from '../postgres/run-migrations';
 import { PreflightError, reasonOf } from '../core/errors';
@@ -22,7 +22,7 @@ export async function down(
   signal: AbortSignal,
   target: DownTarget,
 ): Promise<MigrationRun[]> {
-  const sources = await migrationCatalog(config.migrationsPath);
+  const sources = await loadMigrations(config, log);
   const lockClient = await waitForPostgres(config, log, signal);
   // Migrations may need the other stores to undo their cross-store effects (ConcurrencyUsedToRedis).
   const [etcd, redis] = await Promise.all([waitForEtcd(config, log, signal), waitForRedis(config, log, signal)]).catch(

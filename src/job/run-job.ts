@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger';
 import type { FixtureFile } from '../etcd/fixture-file';
 import { unlock } from '../postgres/advisory-lock';
 import { ensureLedger, readLedger } from '../postgres/ledger';
-import { migrationCatalog } from '../postgres/manifest';
+import { checkFixturesChoice, loadMigrations } from './load-migrations';
 import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table';
 import { prepareMigrations, runMigrations } from '../postgres/run-migrations';
 import { adoptUnrecorded, executorOptions } from './migrate-step';
@@ -100,11 +100,13 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         ? await checkRedisPersistence(redis, config.redisPersistence, log)
         : 'no redis configured';
       await checkSecretsDir(config);
+      await checkFixturesChoice(config, log);
       // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
-      const files: FixtureFile[] = etcd
-        ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv)
-        : [];
-      const sources = await migrationCatalog(config.migrationsPath);
+      const files: FixtureFile[] =
+        etcd && config.fixturesDir !== null
+          ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv)
+          : [];
+      const sources = await loadMigrations(config, log);
       return {
         status: 'applied',
         details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length },
@@ -202,6 +204,8 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
 
       await step('fixtures', async () => {
         if (!etcd) return { status: 'skipped', details: { reason: 'ETCD_ENDPOINTS not set' }, value: undefined };
+        if (config.fixturesDir === null)
+          return { status: 'skipped', details: { reason: 'fixtures off (PREFLIGHT_FIXTURES)' }, value: undefined };
         const { applyFixtures } = await import('../etcd/apply-fixtures');
         const results = await applyFixtures(etcd, config.etcd!.namespace, fixtures.files, log);
         const changed = results.filter((result) => result.status === 'applied');

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { readLedger } from '../postgres/ledger';
-import { migrationCatalog } from '../postgres/manifest';
+import { loadMigrations } from './load-migrations';
 import { readApplied } from '../postgres/migrations-table';
 import { planMigrations, planRefusal } from './plan';
 import { waitForPostgres } from './wait-for-stores';
@@ -24,7 +24,7 @@ export interface Status {
 }
 
 export async function status(config: Config, log: Logger, signal: AbortSignal): Promise<Status> {
-  const sources = await migrationCatalog(config.migrationsPath);
+  const sources = await loadMigrations(config, log);
   const client = await waitForPostgres(config, log, signal);
   try {
     const location = { schema: config.schema, table: config.migrationsTable };

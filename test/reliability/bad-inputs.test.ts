@@ -595,13 +595,13 @@ const cases: BadInput[] = [
     category: 'migration',
     input: 'the manifest lists `missing.js`, which is not there',
     code: 65,
-    message: /^migration file missing\.js cannot be loaded: Cannot find module/,
+    message: /preflight-manifest\.json lists missing\.js, which is not there: rebuild, or run preflight manifest/,
     env: (ctx) =>
       migrations(ctx, [
         [
           'preflight-manifest.json',
           JSON.stringify({
-            version: 1,
+            version: 2,
             migrations: [
               { name: 'Gone1800000000001', timestamp: 1800000000001, file: 'missing.js', checksum: '0'.repeat(64) },
             ],
@@ -615,7 +615,10 @@ const cases: BadInput[] = [
     input: '`baseline.sql` beside the migrations without its `-- preflight baseline:` first line',
     code: 65,
     message: /baseline\.sql is not a preflight baseline \(no header\): regenerate it with preflight baseline/,
-    env: (ctx) => migrations(ctx, [first, ['baseline.sql', 'CREATE TABLE first (id int);\n']]),
+    env: (ctx) => ({
+      ...migrations(ctx, [first, ['baseline.sql', 'CREATE TABLE first (id int);\n']]),
+      PREFLIGHT_BASELINE: 'true',
+    }),
   },
   {
     name: 'baseline with failing SQL',
@@ -624,14 +627,16 @@ const cases: BadInput[] = [
     code: 70,
     message:
       /^baseline \S+baseline\.sql failed: relation "missing" does not exist \(rolled back; set PREFLIGHT_BASELINE=false/,
-    env: (ctx) =>
-      migrations(ctx, [
+    env: (ctx) => ({
+      ...migrations(ctx, [
         first,
         [
           'baseline.sql',
           '-- preflight baseline: {"migrations": ["First1800000000001"]}\nCREATE TABLE first (id int);\nINSERT INTO missing VALUES (1);\n',
         ],
       ]),
+      PREFLIGHT_BASELINE: 'true',
+    }),
   },
   {
     name: 'baseline header that is not JSON',
@@ -639,8 +644,13 @@ const cases: BadInput[] = [
     input: '`baseline.sql` starting `-- preflight baseline: {migrations`',
     code: 65,
     message: /baseline\.sql/,
-    env: (ctx) =>
-      migrations(ctx, [first, ['baseline.sql', '-- preflight baseline: {migrations\nCREATE TABLE first (id int);\n']]),
+    env: (ctx) => ({
+      ...migrations(ctx, [
+        first,
+        ['baseline.sql', '-- preflight baseline: {migrations\nCREATE TABLE first (id int);\n'],
+      ]),
+      PREFLIGHT_BASELINE: 'true',
+    }),
   },
   {
     name: 'migration edited after it was applied',
