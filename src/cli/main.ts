@@ -6,6 +6,7 @@ import { createRedactor } from '../log/redact';
 import { exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
+import { withProjectDataSource } from '../job/project-data-source';
 import { status } from '../job/status';
 import { preflightVersion } from '../core/version';
 import { waitForEtcd, waitForPostgres, waitForRedis } from '../job/wait-for-stores';
@@ -38,7 +39,9 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
     }
     if ((commands[args.command] as CommandSpec).needsConfig === false)
       return await offlineCommand(args.command, args.positionals, args.flags);
-    config = loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true });
+    config = await withProjectDataSource(
+      loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true }),
+    );
   } catch (error) {
     return fail(bootLog, error);
   }

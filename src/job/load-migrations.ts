@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError } from '../core/errors';
+import { dataSourceMigrations } from '../postgres/data-source-file';
 import { migrationCatalog } from '../postgres/manifest';
 import { emptyDirectoryReason, migrationsDirectory, type MigrationSource } from '../postgres/migration-source';
 
@@ -10,6 +11,7 @@ import { emptyDirectoryReason, migrationsDirectory, type MigrationSource } from 
  * says what the directory holds, unless PREFLIGHT_ALLOW_EMPTY=true; a stale manifest is reported.
  */
 export async function loadMigrations(config: Config, log: Logger): Promise<MigrationSource[]> {
+  if (config.dataSourceFile !== undefined) return fromDataSource(config, config.dataSourceFile, log);
   const { sources, staleFiles } = await migrationCatalog(config.migrationsPath);
   const directory = migrationsDirectory(config.migrationsPath);
   if (staleFiles.length > 0) {
@@ -28,6 +30,26 @@ export async function loadMigrations(config: Config, log: Logger): Promise<Migra
   throw new PreflightError(
     'data',
     `PREFLIGHT_MIGRATIONS: no migration found in ${config.migrationsPath}: ${await emptyDirectoryReason(config.migrationsPath)} (set PREFLIGHT_ALLOW_EMPTY=true if none is intended)`,
+  );
+}
+
+async function fromDataSource(config: Config, file: string, log: Logger): Promise<MigrationSource[]> {
+  const listed = config.dataSourceOptions?.migrations ?? [];
+  const entries = Array.isArray(listed) ? listed : Object.values(listed as Record<string, unknown>);
+  const sources = await dataSourceMigrations(entries, file, process.cwd());
+  if (sources.length > 0) return sources;
+  if (config.allowEmpty) {
+    log.info({
+      event: 'migrations.none',
+      dataSource: file,
+      message: 'no migration found (PREFLIGHT_ALLOW_EMPTY=true)',
+    });
+    return sources;
+  }
+  const patterns = entries.filter((entry) => typeof entry === 'string');
+  throw new PreflightError(
+    'data',
+    `PREFLIGHT_DATASOURCE: the migrations of ${file} (${patterns.join(', ') || 'none listed'}) match no compiled migration in ${process.cwd()}: list them in its migrations option (set PREFLIGHT_ALLOW_EMPTY=true if none is intended)`,
   );
 }
 

@@ -26,6 +26,7 @@ export function executorOptions(
       redis: stores.redis,
     },
     settings: config.postgres,
+    dataSourceOptions: config.dataSourceOptions,
     applicationName: config.applicationName,
     location: { schema: config.schema, table: config.migrationsTable },
     transactionMode: config.transactionMode,

@@ -69,7 +69,7 @@ export async function migrationCatalog(path: string): Promise<MigrationCatalog> 
 }
 
 /** Loads each file and lists its classes, with checksums of their source where `sourceOf` or a source map finds it. */
-async function scanMigrations(
+export async function scanMigrations(
   files: string[],
   sourceOf: (file: string) => string | undefined = () => undefined,
 ): Promise<MigrationSource[]> {

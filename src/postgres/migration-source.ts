@@ -79,7 +79,7 @@ const importModule = new Function('specifier', 'return import(specifier)') as (
 ) => Promise<Record<string, unknown>>;
 
 /** Loads a module: require() for CommonJS, import() for `.mjs` and for `.js` in a `"type": "module"` package. */
-async function loadModule(file: string): Promise<Record<string, unknown>> {
+export async function loadModule(file: string): Promise<Record<string, unknown>> {
   if (file.endsWith('.mjs')) return importModule(pathToFileURL(file).href);
   try {
     return require(file) as Record<string, unknown>;
