@@ -10,12 +10,14 @@ import { withProjectDataSource } from '../job/project-data-source';
 import { status } from '../job/status';
 import { preflightVersion } from '../core/version';
 import { waitForEtcd, waitForPostgres, waitForRedis } from '../job/wait-for-stores';
-import { createMigration } from '../job/create-migration';
+import { createMigration, createNextSteps } from '../job/create-migration';
 import { down, type DownTarget } from '../job/down';
 import { writeManifest } from '../postgres/manifest';
 import { resolve } from 'node:path';
 import { commandHelp, commands, generalHelp, type CommandSpec } from './commands';
 import { parseArguments } from './parse-args';
+import { formatStatus } from './status-table';
+import { downConfirmation } from './confirm';
 import { baselineCommand } from './baseline-command';
 import { clearHistoryCommand } from './clear-history-command';
 import { rehearseCommand } from './rehearse-command';
@@ -58,6 +60,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       case 'run': {
         const report = await reportPath(config);
         await checkReportWritable(report);
+        if (report === null) log.info({ event: 'report.none', message: noReportReason(config) });
         log.info({
           event: 'job.started',
           version: preflightVersion,
@@ -90,6 +93,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       case 'verify': {
         const result = await status(config, log, stop.signal);
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else if (args.command === 'status') process.stdout.write(`${formatStatus(result)}\n`);
         log.info({
           event: `${args.command}.result`,
           state: result.state,
@@ -105,7 +109,9 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
             : exitCodes.data;
       }
       case 'down': {
-        const runs = await down(config, log, stop.signal, downTarget(args.positionals[0], args.flags.to));
+        const target = downTarget(args.positionals[0], args.flags.to);
+        const confirm = downConfirmation(args.flags.yes === true, config.postgres.database);
+        const runs = await down(config, log, stop.signal, target, confirm);
         log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
         return exitCodes.ok;
       }
@@ -143,7 +149,8 @@ async function offlineCommand(
 ): Promise<number> {
   if (command === 'create') {
     const dir = typeof flags.dir === 'string' ? flags.dir : 'migrations';
-    process.stdout.write(`${await createMigration(positionals[0], resolve(process.cwd(), dir))}\n`);
+    const file = await createMigration(positionals[0], resolve(process.cwd(), dir));
+    process.stdout.write(`${file}\n${createNextSteps(file)}\n`);
     return exitCodes.ok;
   }
   const written = await writeManifest(resolve(process.cwd(), positionals[0]));
@@ -151,6 +158,13 @@ async function offlineCommand(
     `wrote ${written.length} migrations to ${resolve(process.cwd(), positionals[0], 'preflight-manifest.json')}\n`,
   );
   return exitCodes.ok;
+}
+
+/** Why `run` writes no report file, and how to get one. */
+function noReportReason(config: Config): string {
+  return config.reportFile === null
+    ? 'no report file written (PREFLIGHT_REPORT_FILE=none)'
+    : 'no report file written: /dev/termination-log is not writable here (not in a Kubernetes pod); set PREFLIGHT_REPORT_FILE=path to write one';
 }
 
 /** Logs the one line that names the culprit, then the details; returns the exit code. */

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { PreflightError } from '../core/errors';
 import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
-import { contentSelection, didYouMean, jobOptionsSchema, type ContentSelection } from './job-options';
+import { closestName, contentSelection, jobOptionsSchema, type ContentSelection } from './job-options';
 import { postgresSettings, type PostgresSettings } from './postgres-settings';
 import { etcdSettings, redisSettings, type EtcdSettingsFromEnv, type RedisSettings } from './store-settings';
 
@@ -70,7 +70,9 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
   const known = new Set(Object.keys(jobOptionsSchema.shape));
   for (const name of Object.keys(env)) {
     if (name.startsWith('PREFLIGHT_') && !known.has(name)) {
-      problems.push({ variable: name, message: `unknown variable (${didYouMean(name, [...known])})` });
+      const closest = closestName(name, [...known]);
+      const hint = closest ? `did you mean ${closest}?` : 'check the spelling; see the README for the list';
+      problems.push({ variable: name, message: `unknown variable (${hint})` });
     }
   }
   const optionValues = Object.fromEntries([...known].map((name) => [name, env[name] === '' ? undefined : env[name]]));

@@ -151,13 +151,12 @@ export function contentSelection(
   };
 }
 
-/** "did you mean PREFLIGHT_MIGRATIONS?" for a misspelt variable (edit distance up to 3), else where the list is. */
-export function didYouMean(name: string, known: string[]): string {
+/** The name in `known` closest to a misspelt `name` (edit distance up to 3), for "did you mean …?". */
+export function closestName(name: string, known: string[]): string | undefined {
   const [closest] = known
     .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
     .sort((a, b) => a.distance - b.distance);
-  if (closest && closest.distance <= 3) return `did you mean ${closest.candidate}?`;
-  return 'check the spelling; see the README for the list';
+  return closest && closest.distance <= 3 ? closest.candidate : undefined;
 }
 
 function editDistance(a: string, b: string): number {

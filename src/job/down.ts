@@ -21,6 +21,8 @@ export async function down(
   log: Logger,
   signal: AbortSignal,
   target: DownTarget,
+  /** asked with the names, newest first, before anything is reverted; false reverts nothing */
+  confirm?: (names: string[]) => Promise<boolean>,
 ): Promise<MigrationRun[]> {
   const sources = await loadMigrations(config, log);
   const lockClient = await waitForPostgres(config, log, signal);
@@ -64,6 +66,10 @@ export async function down(
       }
       if (newestFirst.length === 0) {
         log.info({ event: 'down.nothing', message: 'no applied migration to revert' });
+        return [];
+      }
+      if (confirm && !(await confirm(newestFirst.map((migration) => migration.name)))) {
+        log.info({ event: 'down.cancelled', message: 'nothing reverted' });
         return [];
       }
       const toRevert = newestFirst.map((migration) => sources.find((source) => source.name === migration.name)!);

@@ -701,7 +701,7 @@ const cases: BadInput[] = [
     input: '`preflight status --jsn`',
     code: 2,
     args: ['status', '--jsn'],
-    message: /^preflight status: .*'--jsn'/,
+    message: /^preflight status: unknown option --jsn: did you mean --json\?/,
   },
   {
     name: 'down count that is not a number',
