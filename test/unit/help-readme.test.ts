@@ -16,13 +16,9 @@ function tableAfter(heading: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(
-      line
-        .replace(/\\\|/g, '\u0000')
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.replace(/\u0000/g, '|').trim()),
-    );
+    // A `\|` inside a cell is a literal bar, not a column border.
+    const cells = line.split(/(?<!\\)\|/).slice(1, -1);
+    rows.push(cells.map((cell) => cell.replace(/\\\|/g, '|').trim()));
   }
   return rows;
 }
