@@ -27,7 +27,7 @@ const connectionVariables = ['DATABASE_URL', 'PGHOST', 'PGPORT', 'PGUSER', 'PGPA
 export async function withProjectDataSource(config: Config): Promise<Config> {
   if (config.dataSourceFile === undefined) return config;
   const options = await readDataSourceFile(config.dataSourceFile);
-  const fromEnvironment = connectionVariables.some((name) => (config.fixtureEnv[name] ?? '') !== '');
+  const fromEnvironment = connectionVariables.some((name) => (config.environment[name] ?? '') !== '');
   const postgres = fromEnvironment ? config.postgres : connectionOf(options, config.postgres);
   const mode = options.migrationsTransactionMode;
   return {
