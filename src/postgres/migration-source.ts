@@ -29,7 +29,7 @@ export async function migrationFiles(path: string): Promise<string[]> {
   const pattern = isPattern ? globToRegExp(basename(path)) : /\.(c?js|mjs)$/;
   let names: string[];
   try {
-    if (!(await stat(directory)).isDirectory()) throw new Error('not a directory');
+    if (!(await stat(directory)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     names = await readdir(directory);
   } catch (error) {
     throw new PreflightError(
