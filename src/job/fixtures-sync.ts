@@ -2,11 +2,12 @@ import type { Etcd3 } from 'etcd3';
 import { PreflightError } from '../core/errors';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import type { FixtureFile, FixtureFileResult, FixturePlan } from '../etcd';
+import type { FixtureFileResult, FixturePlan } from '../etcd/apply-fixtures';
+import type { FixtureFile } from '../etcd/fixture-file';
 import { waitForEtcd } from './wait-for-stores';
 
 /** What the fixture commands need of the configuration: etcd, the files and the secrets; no PostgreSQL. */
-export type FixturesConfig = Pick<Config, 'etcd' | 'waitTimeoutMs' | 'fixturesDir' | 'fixtureEnv' | 'secrets'>;
+export type FixturesConfig = Pick<Config, 'etcd' | 'waitTimeoutMs' | 'fixturesDir' | 'environment' | 'secrets'>;
 
 /** Whether etcd holds what the fixture files say, for `fixtures diff`, `status` and `run --dry-run`. */
 export interface FixtureSync {
@@ -57,7 +58,7 @@ async function withFixtures<T>(
       'ETCD_ENDPOINTS is not set: fixtures are applied to etcd, so set ETCD_ENDPOINTS',
     );
   const { loadFixtureFiles } = await import('../etcd/fixture-file');
-  const files = await loadFixtureFiles(config.fixturesDir, config.fixtureEnv);
+  const files = await loadFixtureFiles(config.fixturesDir, config.environment);
   const client = await waitForEtcd(config, log, signal);
   try {
     return await work(client!, settings.namespace, files);
