@@ -38,7 +38,8 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-deps: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # --ignore-scripts: `prepare` (the build, for git installs) would only duplicate npm test's build.
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
 # The deploy tests' own tooling (the Helm binary, ~34 MB), kept out of the main devDependencies so a
