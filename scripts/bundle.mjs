@@ -29,21 +29,38 @@ if (require.main === module) require('./dist/src/cli/main.js');
 `;
 
 /**
- * TypeORM loads its driver with `require(name)` (PlatformTools.load), which a bundler cannot follow:
- * from the bundle it would find no pg, or the one in the working directory's node_modules. The
- * PostgreSQL driver is the only one preflight uses, so that call gets a static `require("pg")`;
- * every other name still goes to Node's require (an optional driver the user installed).
+ * Source patches for a Node-only bundle, each failing the build when its target text is gone:
+ * - TypeORM loads its driver with `require(name)` (PlatformTools.load), which a bundler cannot
+ *   follow: from the bundle it would find no pg, or the one in the working directory's
+ *   node_modules. PostgreSQL is the only driver preflight uses, so that call gets a static
+ *   `require("pg")`; every other name still goes to Node's require (a driver the user installed).
+ * - pg probes for Cloudflare Workers when its stream module loads; on Node 20, which has no
+ *   `navigator`, the probe constructs a `Response`, and that loads Node's whole fetch
+ *   implementation (undici, ~140 ms of a no-op). The bundle only ever runs on Node.
  */
-const typeormLoadsBundledPg = {
-  name: 'typeorm-loads-bundled-pg',
+const patches = [
+  {
+    file: /[\\/]typeorm[\\/]platform[\\/]PlatformTools\.js$/,
+    from: 'return require(name);',
+    to: 'if (name === "pg") return require("pg");\nreturn require(name);',
+  },
+  {
+    file: /[\\/]pg[\\/]lib[\\/]stream\.js$/,
+    from: 'function isCloudflareRuntime() {',
+    to: 'function isCloudflareRuntime() {\n  return false;',
+  },
+];
+const nodeOnlyPatches = {
+  name: 'node-only-patches',
   setup(build) {
-    build.onLoad({ filter: /[\\/]typeorm[\\/]platform[\\/]PlatformTools\.js$/ }, ({ path }) => {
-      const source = readFileSync(path, 'utf8');
-      const call = 'return require(name);';
-      if (!source.includes(call))
-        throw new Error(`${path}: no \`${call}\` to patch; TypeORM changed how it loads drivers`);
-      return { contents: source.replace(call, `if (name === "pg") return require("pg");\n${call}`), loader: 'js' };
-    });
+    for (const patch of patches) {
+      build.onLoad({ filter: patch.file }, ({ path }) => {
+        const source = readFileSync(path, 'utf8');
+        if (!source.includes(patch.from))
+          throw new Error(`${path}: no \`${patch.from}\` to patch; the package changed`);
+        return { contents: source.replace(patch.from, patch.to), loader: 'js' };
+      });
+    }
   },
 };
 
@@ -62,7 +79,7 @@ const result = await build({
   banner: { js: '#!/usr/bin/env node' },
   // pg's optional native binding (pg-native): required only when asked for, never installed here.
   external: ['pg-native'],
-  plugins: [typeormLoadsBundledPg],
+  plugins: [nodeOnlyPatches],
   logLevel: 'warning',
   metafile: true,
 });
