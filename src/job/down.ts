@@ -1,12 +1,11 @@
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { unlock } from '../postgres/advisory-lock';
-import { readLedger } from '../postgres/ledger';
+import { ensureLedger, readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
 import { revertMigrations, type MigrationRun } from '../postgres/run-migrations';
-import { PreflightError, reasonOf } from '../core/errors';
-import { acquireJobLock } from './job-lock';
+import { PreflightError } from '../core/errors';
+import { acquireJobLock, classifyConnectionLoss, releaseJobLock } from './job-lock';
 import { executorOptions } from './migrate-step';
 import { planMigrations } from './plan';
 import { interrupted } from '../core/retry';
@@ -31,14 +30,7 @@ export async function down(
       throw error;
     },
   );
-  let migrationPid: number | undefined;
-  const cancel = () => {
-    if (migrationPid !== undefined)
-      lockClient
-        .query('SELECT pg_cancel_backend($1)', [migrationPid])
-        .catch((error: unknown) => log.warn({ event: 'job.cancel_failed', error: reasonOf(error) }));
-  };
-  signal.addEventListener('abort', cancel, { once: true });
+  let lost: string | undefined;
   try {
     const lock = await acquireJobLock(lockClient, config, log, signal);
     try {
@@ -67,21 +59,18 @@ export async function down(
         return [];
       }
       const toRevert = newestFirst.map((migration) => sources.find((source) => source.name === migration.name)!);
-      const runs = await revertMigrations(
-        toRevert,
-        executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }),
-      );
+      await ensureLedger(lockClient, location);
+      const runs = await revertMigrations(toRevert, executorOptions(config, log, signal, lockClient, { etcd, redis }));
       if (signal.aborted) throw interrupted(signal, 'between migrations');
       return runs;
     } finally {
-      await unlock(lockClient, lock.keys).catch((error: unknown) =>
-        log.warn({ event: 'lock.release_failed', error: reasonOf(error) }),
-      );
+      lost = await releaseJobLock(lockClient, lock, log);
     }
+  } catch (error) {
+    throw classifyConnectionLoss(error, lost);
   } finally {
-    signal.removeEventListener('abort', cancel);
     etcd?.close();
-    await Promise.all([lockClient.end(), redis?.quit()]);
+    await Promise.all([lockClient.end().catch(() => undefined), redis?.quit()]);
   }
 }
 

@@ -11,16 +11,16 @@ import type { MigrationSource } from '../postgres/migration-source';
 import type { ExecutorOptions } from '../postgres/run-migrations';
 import { preflightVersion } from '../core/version';
 
-/** The executor's settings for this job; `lockClient` answers what the migration's backend waits on. */
+/** The executor's settings for this job; migrations run on `lockClient`, the session holding the job lock. */
 export function executorOptions(
   config: Config,
   log: Logger,
   signal: AbortSignal,
   lockClient: Client,
-  onBackendPid: (pid: number) => void,
   stores: { etcd?: Etcd3; redis?: Redis } = {},
 ): ExecutorOptions {
   return {
+    client: lockClient,
     context: {
       etcd: stores.etcd && config.etcd ? etcdReader(stores.etcd, config.etcd.namespace) : undefined,
       redis: stores.redis,
@@ -36,14 +36,6 @@ export function executorOptions(
     preflightVersion,
     log,
     signal,
-    onBackendPid,
-    describeBackend: async (pid) => {
-      const result = await lockClient.query<{ wait: string | null }>(
-        `SELECT coalesce(wait_event_type || ':' || wait_event, state) AS wait FROM pg_stat_activity WHERE pid = $1`,
-        [pid],
-      );
-      return result.rows[0]?.wait ?? undefined;
-    },
   };
 }
 

@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import type { FixtureFile } from '../etcd/fixture-file';
-import { unlock } from '../postgres/advisory-lock';
 import { ensureLedger, readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { ensureMigrationsTable, readApplied } from '../postgres/migrations-table';
@@ -15,7 +14,7 @@ import { backupBeforeMigrating } from './backup';
 import { checkSecretsDir, seedAdmin } from './seed-admin';
 import { applyBaseline } from '../postgres/apply-baseline';
 import { PreflightError, exitCodeOf, reasonOf } from '../core/errors';
-import { acquireJobLock } from './job-lock';
+import { acquireJobLock, classifyConnectionLoss, releaseJobLock } from './job-lock';
 import { planMigrations, planRefusal } from './plan';
 import { checkRedisPersistence } from './redis-step';
 import { interrupted } from '../core/retry';
@@ -46,15 +45,8 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
   const steps: StepRecord[] = [];
   const connections: Connections = {};
   let lockWaitMs: number | null = null;
-  let migrationPid: number | undefined;
-  const cancelRunningStatement = () => {
-    if (migrationPid === undefined || !connections.lockClient) return;
-    log.warn({ event: 'job.stopping', reason: String(signal.reason), cancelling: `backend ${migrationPid}` });
-    connections.lockClient.query('SELECT pg_cancel_backend($1)', [migrationPid]).catch((error: unknown) => {
-      log.warn({ event: 'job.cancel_failed', error: reasonOf(error) });
-    });
-  };
-  signal.addEventListener('abort', cancelRunningStatement, { once: true });
+  // issue 11: set when the session holding the job lock was lost (the job then exits 75)
+  let lockLost: string | undefined;
 
   const step = async <T>(
     name: string,
@@ -166,18 +158,14 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
                 location,
                 fixtures.sources,
                 log,
-                executorOptions(config, log, signal, lockClient, () => undefined, { etcd, redis }).context,
+                executorOptions(config, log, signal, lockClient, { etcd, redis }).context,
               )
             : [];
         await ensureMigrationsTable(lockClient, location);
         await ensureLedger(lockClient, location);
         const adopted = await adoptUnrecorded(lockClient, location, plan.unrecorded, log);
         const pending = plan.pending.filter((source) => !baselined.includes(source.name));
-        const runs = await runMigrations(
-          pending,
-          executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }),
-        );
-        migrationPid = undefined;
+        const runs = await runMigrations(pending, executorOptions(config, log, signal, lockClient, { etcd, redis }));
         if (signal.aborted) throw interrupted(signal, 'between migrations');
         return {
           status: 'applied',
@@ -215,9 +203,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         };
       });
     } finally {
-      await unlock(lockClient, lock.keys).catch((error: unknown) =>
-        log.warn({ event: 'lock.release_failed', error: reasonOf(error) }),
-      );
+      lockLost = await releaseJobLock(lockClient, lock, log);
     }
   } catch (error) {
     failure =
@@ -225,9 +211,9 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         ? interrupted(signal)
         : error;
   } finally {
-    signal.removeEventListener('abort', cancelRunningStatement);
     await closeAll(connections, log);
   }
+  failure = classifyConnectionLoss(failure, lockLost);
 
   const report: JobReport = {
     status: failure === undefined ? 'ok' : 'failed',

@@ -17,6 +17,10 @@ export interface Status {
   drifted: string[];
   /** pending, but older than the newest applied migration */
   outOfOrder: string[];
+  /** recorded more than once (applied twice) */
+  duplicates: string[];
+  /** stopped half-way outside a transaction: `preflight repair` decides */
+  partial: string[];
   /** `up-to-date` (exit 0), `pending` (exit 3) or `inconsistent` (exit 65) */
   state: 'up-to-date' | 'pending' | 'inconsistent';
   /** why the state is inconsistent: the refusal `run` would give */
@@ -37,6 +41,8 @@ export async function status(config: Config, log: Logger, signal: AbortSignal): 
       unknown: plan.unknown.map((migration) => migration.name),
       drifted: plan.drifted.map((drift) => drift.name),
       outOfOrder: plan.outOfOrder.map((source) => source.name),
+      duplicates: plan.duplicates,
+      partial: plan.partial.map((entry) => entry.name),
       state: refusal ? 'inconsistent' : plan.pending.length > 0 ? 'pending' : 'up-to-date',
       problem: refusal?.message,
     };
