@@ -18,6 +18,7 @@ import { parseArguments } from './parse-args';
 import { baselineCommand } from './baseline-command';
 import { clearHistoryCommand } from './clear-history-command';
 import { rehearseCommand } from './rehearse-command';
+import { repairCommand } from './repair-command';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
 const stopGraceMs = 4500;
@@ -106,6 +107,8 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
         log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
         return exitCodes.ok;
       }
+      case 'repair':
+        return await repairCommand(config, log, stop.signal, args.positionals, args.flags);
       case 'clear-history':
         return await clearHistoryCommand(config, log, stop.signal, args.flags);
       case 'rehearse':
