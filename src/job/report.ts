@@ -2,6 +2,7 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
+import { redactValue } from '../log/redact';
 
 /** One step of the pipeline, as the report shows it. */
 export interface StepRecord {
@@ -80,7 +81,8 @@ export async function writeReport(
 ): Promise<void> {
   if (path === null) return;
   try {
-    await writeFile(path, `${redact(serializeReport(report))}\n`);
+    // Redacted before serialising and truncating (a secret cut in two, or JSON-escaped, would slip through), and after.
+    await writeFile(path, `${redact(serializeReport(redactValue(report, redact) as JobReport))}\n`);
   } catch (error) {
     // The work is done and recorded; a lost report must not turn a success into a retry.
     log.error({ event: 'report.write_failed', file: path, error: reasonOf(error) });

@@ -91,7 +91,8 @@ export async function seedAdmin(client: Client, config: Config, log: Logger): Pr
     });
     await client.query('COMMIT');
   } catch (error) {
-    await client.query('ROLLBACK');
+    // A failing ROLLBACK (the connection is gone) must not hide why the seed failed.
+    await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof PreflightError) throw error;
     throw new PreflightError(
       'software',
