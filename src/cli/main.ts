@@ -181,7 +181,14 @@ for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
     const code = signalName === 'SIGINT' ? exitCodes.sigint : exitCodes.sigterm;
     if (stop.signal.aborted) process.exit(code);
     stop.abort(signalName);
-    setTimeout(() => process.exit(code), stopGraceMs).unref();
+    setTimeout(() => {
+      // The safety net: cleanup did not finish in time. Say so, so that it is never mistaken for a clean stop.
+      const event = { level: 'error', event: 'job.force_exit', exitCode: code, graceMs: stopGraceMs };
+      process.stdout.write(
+        `${JSON.stringify({ ...event, message: `cleanup after ${signalName} did not finish within ${stopGraceMs}ms: exiting anyway; PostgreSQL rolls back and releases the lock when it notices the closed connection` })}\n`,
+      );
+      process.exit(code);
+    }, stopGraceMs).unref();
   });
 }
 
