@@ -2,7 +2,6 @@
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../log/create-logger';
 import type { Logger } from '../log/logger';
-import { createRedactor } from '../log/redact';
 import { exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
@@ -63,7 +62,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
           host: config.postgres.host,
         });
         const outcome = await runJob(config, log, stop.signal);
-        await writeReport(report, outcome.report, createRedactor(config.secrets), log);
+        await writeReport(report, outcome.report, log);
         if (outcome.error !== undefined) return fail(log, outcome.error);
         log.info({
           event: 'job.finished',

@@ -48,8 +48,8 @@ export interface Config {
   applicationName: string;
   /** every secret value, so the logger can redact it wherever it appears */
   secrets: string[];
-  /** the environment `${VAR}` substitution in fixture files reads from */
-  fixtureEnv: Readonly<Environment>;
+  /** the whole environment (.env and *_FILE values included, so secrets too): `${VAR}` in fixture files and pg tools' PATH read it; never log it */
+  environment: Readonly<Environment>;
 }
 
 export interface LoadConfigOptions {
@@ -113,7 +113,7 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
     secrets: [postgres.password, etcd?.password, redis?.password, redisUrlPassword(redis?.url)].filter(
       (secret): secret is string => typeof secret === 'string' && secret.length > 0,
     ),
-    fixtureEnv: env,
+    environment: env,
   };
 }
 

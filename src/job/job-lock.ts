@@ -95,9 +95,18 @@ export async function releaseJobLock(client: Client, lock: HeldLock, log: Logger
   const reason = watches.get(client)?.lost();
   watches.get(client)?.stop();
   watches.delete(client);
-  if (reason !== undefined)
+  if (reason !== undefined) {
+    lostSessions.set(client, reason);
     log.error({ event: 'lock.lost', message: `the session holding the job lock ended: ${reason}` });
+  }
   return reason;
+}
+
+const lostSessions = new WeakMap<Client, string>();
+
+/** Why the job lock's session was lost, if it was (known once the lock was released). */
+export function lockLostReason(client: Client | undefined): string | undefined {
+  return client ? lostSessions.get(client) : undefined;
 }
 
 /**

@@ -73,3 +73,10 @@ export function partialFailure(
     { cause: error },
   );
 }
+
+/** What a lost session left of the migration it was running. */
+export function lostOutcome(transactional: boolean, progress: { done: number; last: string }): string {
+  if (transactional) return 'PostgreSQL rolled back its transaction, nothing recorded';
+  if (progress.done === 0) return 'it ran outside a transaction and none of its statements committed';
+  return `it ran outside a transaction and ${progress.done} of its statements committed (last: ${progress.last}): the next run refuses it until preflight repair`;
+}

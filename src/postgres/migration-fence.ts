@@ -1,12 +1,15 @@
 import type { Client } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { PreflightError } from '../core/errors';
+import { backendWait } from './backend';
 import { fenceQuery, recordStarted } from './ledger';
 import type { StatementGuard } from './migration-session';
 import type { ExecutorOptions, Step } from './run-migrations';
 
 /** The executor's view of one run: the session, the guard around the migrations' statements, a side connection. */
 export interface Session {
+  /** why the session died, once it did */
+  lost(): string | undefined;
   runner: QueryRunner;
   guard: StatementGuard;
   pid: number;
@@ -70,12 +73,8 @@ export async function fenceOutside(session: Session, step: Step): Promise<boolea
 export async function describe(session: Session, name: string, event: string, started: number): Promise<void> {
   const elapsedMs = Math.round(performance.now() - started);
   try {
-    const other = await session.observer();
-    const result = await other.query<{ wait: string | null }>(
-      `SELECT coalesce(wait_event_type || ':' || wait_event, state) AS wait FROM pg_stat_activity WHERE pid = $1`,
-      [session.pid],
-    );
-    session.options.log.info({ event: `${event}.running`, name, elapsedMs, waiting: result.rows[0]?.wait ?? null });
+    const waiting = await backendWait(await session.observer(), session.pid);
+    session.options.log.info({ event: `${event}.running`, name, elapsedMs, waiting: waiting ?? null });
   } catch {
     session.options.log.info({ event: `${event}.running`, name, elapsedMs });
   }

@@ -3,15 +3,18 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
+import type { JobEvents } from '../core/events';
 import { lockKeys } from './advisory-lock';
 import { reportInvalidIndexes } from './invalid-index';
+import { cancelBackend } from './backend';
 import { connect } from './connection';
 import { ledgerDelete, recordApplied, recordPartial, recordProgress } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
 import { attachMigrationContext, type MigrationContext } from './migration-context';
 import { StatementGuard, statementText, typeormOn } from './migration-session';
-import { migrationFailure, partialFailure } from './migration-failure';
+import { lostOutcome, migrationFailure, partialFailure, sessionLost } from './migration-failure';
+import { isConnectionLoss, watchSession } from './session';
 import { describe, fence, fenceOutside, type Session } from './migration-fence';
 
 export interface ExecutorOptions {
@@ -30,6 +33,8 @@ export interface ExecutorOptions {
   appliedBy: string;
   preflightVersion: string;
   log: Logger;
+  /** migration.started / migration.finished go here; the logger and the report subscribe */
+  events: JobEvents;
   /** aborted when the job is asked to stop: the running statement is cancelled, no further migration starts */
   signal: AbortSignal;
   /** the other stores, handed to migrations on their QueryRunner */
@@ -107,7 +112,9 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
   attachMigrationContext(runner, { ...options.context, log: options.log });
   let observer: Promise<Client> | undefined;
   const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+  const watch = watchSession(client);
   const session: Session = {
+    lost: () => watch.lost(),
     runner,
     guard,
     pid,
@@ -119,7 +126,7 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
     options.log.warn({ event: 'migration.cancelling', reason: String(signal.reason), backend: pid });
     session
       .observer()
-      .then((other) => other.query('SELECT pg_cancel_backend($1)', [pid]))
+      .then((other) => cancelBackend(other, pid))
       .catch((error: unknown) => options.log.warn({ event: 'job.cancel_failed', error: reasonOf(error) }));
   };
   signal.addEventListener('abort', cancel, { once: true });
@@ -163,6 +170,7 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
     await runner.commitTransaction();
     return runs;
   } finally {
+    watch.stop();
     signal.removeEventListener('abort', cancel);
     // The session goes on holding the job lock for the later steps: leave it as it was.
     await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
@@ -182,7 +190,7 @@ async function runOne(session: Session, step: Step, insideOuter: boolean): Promi
   if (!transactional) await reportInvalidIndexes(runner, source.name, log);
   const started = performance.now();
   const event = direction === 'up' ? 'migration' : 'revert';
-  log.info({ event: `${event}.started`, name: source.name, transaction: transactional });
+  options.events.emit({ type: 'migration.started', name: source.name, direction, transaction: transactional });
   const heartbeat = setInterval(() => void describe(session, source.name, event, started), heartbeatMs);
   const progress = { done: 0, last: '' };
   let startedRow = false;
@@ -229,6 +237,12 @@ async function runOne(session: Session, step: Step, insideOuter: boolean): Promi
     if (inTransaction) await runner.commitTransaction();
   } catch (error) {
     guard.active = false;
+    // The session may have died between statements: TypeORM then reports a released runner, not the loss.
+    const lost = session.lost() ?? (isConnectionLoss(error) ? reasonOf(error) : undefined);
+    if (lost !== undefined && !options.signal.aborted) {
+      log.warn({ event: 'migration.session_lost', name: source.name, error: lost });
+      throw sessionLost(source.name, new Error(lost), lostOutcome(transactional, progress));
+    }
     if (inTransaction) await rollback(runner, log, source.name);
     if (startedRow && progress.done > 0) {
       await client.query(...recordPartial(location, source.name)).catch(() => undefined);
@@ -240,8 +254,16 @@ async function runOne(session: Session, step: Step, insideOuter: boolean): Promi
     clearInterval(heartbeat);
   }
   const durationMs = Math.round(performance.now() - started);
-  log.info({ event: direction === 'up' ? 'migration.applied' : 'migration.reverted', name: source.name, durationMs });
-  return { name: source.name, durationMs, transaction: transactional, attempts: 1 + guard.retried };
+  const attempts = 1 + guard.retried;
+  options.events.emit({
+    type: 'migration.finished',
+    name: source.name,
+    direction,
+    durationMs,
+    transaction: transactional,
+    attempts,
+  });
+  return { name: source.name, durationMs, transaction: transactional, attempts };
 }
 
 /** A failing ROLLBACK (the connection is gone: the server rolls back on its own) never hides the original error. */

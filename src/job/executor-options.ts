@@ -1,30 +1,26 @@
-import type { Client } from 'pg';
-import type { Etcd3 } from 'etcd3';
-import type { Redis } from 'ioredis';
-import { etcdReader } from '../etcd/reader';
 import { hostname } from 'node:os';
-import type { Config } from '../config';
+import type { Client } from 'pg';
+import { etcdReader } from '../etcd/reader';
 import type { Logger } from '../log/logger';
 import { ledgerInsert } from '../postgres/ledger';
 import type { MigrationsTable } from '../postgres/migrations-table';
 import type { MigrationSource } from '../postgres/migration-source';
 import type { ExecutorOptions } from '../postgres/run-migrations';
 import { preflightVersion } from '../core/version';
+import { sessionOf, type JobContext } from './steps/step';
 
-/** The executor's settings for this job; migrations run on `lockClient`, the session holding the job lock. */
-export function executorOptions(
-  config: Config,
-  log: Logger,
-  signal: AbortSignal,
-  lockClient: Client,
-  stores: { etcd?: Etcd3; redis?: Redis } = {},
-): ExecutorOptions {
+/** The other stores, as a migration sees them on its QueryRunner (etcd read-only). */
+export function migrationStores(job: JobContext): ExecutorOptions['context'] {
+  const { config, etcd, redis } = job;
+  return { etcd: etcd && config.etcd ? etcdReader(etcd, config.etcd.namespace) : undefined, redis };
+}
+
+/** The executor's settings for this job; migrations run on the job's session, which holds the job lock (issue 11). */
+export function executorOptions(job: JobContext): ExecutorOptions {
+  const { config, log, signal, events } = job;
   return {
-    client: lockClient,
-    context: {
-      etcd: stores.etcd && config.etcd ? etcdReader(stores.etcd, config.etcd.namespace) : undefined,
-      redis: stores.redis,
-    },
+    client: sessionOf(job),
+    context: migrationStores(job),
     settings: config.postgres,
     applicationName: config.applicationName,
     location: { schema: config.schema, table: config.migrationsTable },
@@ -35,6 +31,7 @@ export function executorOptions(
     appliedBy: hostname(),
     preflightVersion,
     log,
+    events,
     signal,
   };
 }
