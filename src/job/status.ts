@@ -4,6 +4,7 @@ import { readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
 import { planMigrations, planRefusal } from './plan';
+import { classifyConnectionLoss } from './job-lock';
 import { waitForPostgres } from './wait-for-stores';
 
 /** The database compared with this build, without changing anything. */
@@ -46,7 +47,10 @@ export async function status(config: Config, log: Logger, signal: AbortSignal): 
       state: refusal ? 'inconsistent' : plan.pending.length > 0 ? 'pending' : 'up-to-date',
       problem: refusal?.message,
     };
+  } catch (error) {
+    // issue 11: a connection lost while reading is 69 "connection lost", not 1 "a bug"
+    throw classifyConnectionLoss(error);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }

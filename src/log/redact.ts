@@ -16,7 +16,8 @@ const shortSecret = 4;
 export function createRedactor(secrets: readonly string[]): Redactor {
   const variants = new Set<string>();
   for (const secret of secrets) {
-    if (secret.length === 0) continue;
+    // A one-character secret cannot be masked without masking that character in every message.
+    if (secret.length < 2) continue;
     variants.add(secret);
     variants.add(encodeURIComponent(secret));
     variants.add(JSON.stringify(secret).slice(1, -1));

@@ -26,7 +26,7 @@ export function migrationFailure(
 ): PreflightError {
   const name = step.source.name;
   const outcome = transactional
-    ? 'its transaction was rolled back, nothing recorded'
+    ? 'rolled back, nothing recorded'
     : 'it ran outside a transaction and no statement of it committed, nothing recorded';
   if (signal.aborted) {
     const kind = signal.reason === 'SIGINT' ? 'sigint' : 'sigterm';
