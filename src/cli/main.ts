@@ -18,6 +18,7 @@ import { baselineCommand } from './baseline-command';
 import { clearHistoryCommand } from './clear-history-command';
 import { rehearseCommand } from './rehearse-command';
 import { repairCommand } from './repair-command';
+import { dryRunCommand, fixturesCommand } from './fixtures-command';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
 const stopGraceMs = 4500;
@@ -38,11 +39,14 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
     }
     if ((commands[args.command] as CommandSpec).needsConfig === false)
       return await offlineCommand(args.command, args.positionals, args.flags);
+    if (args.command === 'fixtures') return await fixturesCommand(args.positionals[0], stop.signal, fail);
     config = loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true });
   } catch (error) {
     return fail(bootLog, error);
   }
-  const machineOutput = args.command === 'status' && args.flags.json === true;
+  const machineOutput =
+    (args.command === 'status' && args.flags.json === true) ||
+    (args.command === 'run' && args.flags['dry-run'] === true);
   const log = createLogger({
     level: config.logLevel,
     format: config.logFormat,
@@ -53,6 +57,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
   try {
     switch (args.command) {
       case 'run': {
+        if (args.flags['dry-run'] === true) return await dryRunCommand(config, log, stop.signal);
         const report = await reportPath(config);
         await checkReportWritable(report);
         log.info({
@@ -85,7 +90,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       }
       case 'status':
       case 'verify': {
-        const result = await status(config, log, stop.signal);
+        const result = await status(config, log, stop.signal, { fixtures: args.command === 'status' });
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         log.info({
           event: `${args.command}.result`,
@@ -93,6 +98,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
           applied: result.applied.length,
           pending: result.pending,
           unknown: result.unknown,
+          fixtures: result.fixtures,
         });
         if (result.problem) log.warn({ event: `${args.command}.inconsistent`, message: result.problem });
         return result.state === 'up-to-date'

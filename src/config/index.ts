@@ -59,9 +59,21 @@ export interface LoadConfigOptions {
 }
 
 /** Reads and validates the whole configuration in one pass; throws one config error listing every problem. */
-export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions): Config {
+export function loadConfig(options: LoadConfigOptions): Config {
+  return load(options, true) as Config;
+}
+
+/** The configuration of commands that need no PostgreSQL (`fixtures diff|apply`): its settings may be absent. */
+export type ConfigWithoutPostgres = Omit<Config, 'postgres'> & { postgres?: PostgresSettings };
+
+/** As loadConfig, but DATABASE_URL / PG* are neither required nor checked. */
+export function loadConfigWithoutPostgres(options: LoadConfigOptions): ConfigWithoutPostgres {
+  return load(options, false);
+}
+
+function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPostgres: boolean): ConfigWithoutPostgres {
   const { env, problems } = readEnvironment(processEnv, cwd);
-  const postgres = postgresSettings(env, problems);
+  const postgres = postgresSettings(env, needsPostgres ? problems : []);
   const etcd = etcdSettings(env, problems);
   const redis = redisSettings(env, problems);
 
@@ -78,7 +90,7 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
       problems.push({ variable: String(issue.path[0]), message: issue.message });
     }
   }
-  if (problems.length > 0 || !parsed.success || !postgres) throw configError(problems);
+  if (problems.length > 0 || !parsed.success || (needsPostgres && !postgres)) throw configError(problems);
 
   const options = parsed.data;
   const reportFile = options.PREFLIGHT_REPORT_FILE;
@@ -110,7 +122,7 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
     logLevel: options.LOG_LEVEL,
     logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),
     applicationName: `preflight/${hostname()}`.slice(0, 63),
-    secrets: [postgres.password, etcd?.password, redis?.password, redisUrlPassword(redis?.url)].filter(
+    secrets: [postgres?.password, etcd?.password, redis?.password, redisUrlPassword(redis?.url)].filter(
       (secret): secret is string => typeof secret === 'string' && secret.length > 0,
     ),
     environment: env,

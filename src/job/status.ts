@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger';
 import { readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
+import { planFixtureSync, type FixtureSync } from './fixtures-sync';
 import { planMigrations, planRefusal } from './plan';
 import { classifyConnectionLoss } from './job-lock';
 import { waitForPostgres } from './wait-for-stores';
@@ -26,9 +27,24 @@ export interface Status {
   state: 'up-to-date' | 'pending' | 'inconsistent';
   /** why the state is inconsistent: the refusal `run` would give */
   problem?: string;
+  /** etcd fixtures (when etcd is configured and asked for): in-sync, or the files an apply would write */
+  fixtures?: Pick<FixtureSync, 'state' | 'changedFiles' | 'puts' | 'deletes'>;
 }
 
-export async function status(config: Config, log: Logger, signal: AbortSignal): Promise<Status> {
+/** `fixtures: true` (status, not verify) also plans the etcd fixtures; changes there make the state pending. */
+export async function status(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  options: { fixtures?: boolean } = {},
+): Promise<Status> {
+  const sync = options.fixtures && config.etcd ? await planFixtureSync(config, log, signal) : undefined;
+  const fixtures = sync && {
+    state: sync.state,
+    changedFiles: sync.changedFiles,
+    puts: sync.puts,
+    deletes: sync.deletes,
+  };
   const sources = await migrationCatalog(config.migrationsPath);
   const client = await waitForPostgres(config, log, signal);
   try {
@@ -44,8 +60,13 @@ export async function status(config: Config, log: Logger, signal: AbortSignal): 
       outOfOrder: plan.outOfOrder.map((source) => source.name),
       duplicates: plan.duplicates,
       partial: plan.partial.map((entry) => entry.name),
-      state: refusal ? 'inconsistent' : plan.pending.length > 0 ? 'pending' : 'up-to-date',
+      state: refusal
+        ? 'inconsistent'
+        : plan.pending.length > 0 || fixtures?.state === 'changes'
+          ? 'pending'
+          : 'up-to-date',
       problem: refusal?.message,
+      fixtures,
     };
   } catch (error) {
     // issue 11: a connection lost while reading is 69 "connection lost", not 1 "a bug"
