@@ -74,7 +74,7 @@ const pattern: Anchor[] = [
   'migrations',
 ];
 /** Kills run in this many lanes at once, each on databases of its own. */
-const lanes = Number(process.env.CRASH_LANES ?? 4);
+const lanes = Number(process.env.CRASH_LANES ?? 2);
 
 interface Step {
   index: number;
