@@ -45,6 +45,24 @@ export const commands = {
     },
     positionals: { min: 0, max: 1 },
   },
+  repair: {
+    summary:
+      "under the job lock: resolve a partial migration (--applied or --rolled-back, after finishing or undoing it by hand), or accept this build's checksum for drifted migrations; recorded with who and when",
+    usage: 'preflight repair NAME --applied | NAME --rolled-back | --accept-checksum (NAME | --all)',
+    options: {
+      applied: {
+        type: 'boolean',
+        description: 'the partial migration NAME is now fully applied: record it as applied',
+      },
+      'rolled-back': {
+        type: 'boolean',
+        description: 'the partial migration NAME is now fully undone: forget it, the next run applies it again',
+      },
+      'accept-checksum': { type: 'boolean', description: "record this build's checksum for drifted migration NAME" },
+      all: { type: 'boolean', description: 'with --accept-checksum: every drifted migration' },
+    },
+    positionals: { min: 0, max: 1 },
+  },
   'clear-history': {
     summary:
       'delete terminated kernels and sessions older than the retention, in batches, and their Redis keys (for a daily cron job)',

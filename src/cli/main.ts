@@ -20,6 +20,7 @@ import { downConfirmation } from './confirm';
 import { baselineCommand } from './baseline-command';
 import { clearHistoryCommand } from './clear-history-command';
 import { rehearseCommand } from './rehearse-command';
+import { repairCommand } from './repair-command';
 import { dryRunCommand, fixturesCommand } from './fixtures-command';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
@@ -120,6 +121,8 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
         log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
         return exitCodes.ok;
       }
+      case 'repair':
+        return await repairCommand(config, log, stop.signal, args.positionals, args.flags);
       case 'clear-history':
         return await clearHistoryCommand(config, log, stop.signal, args.flags);
       case 'rehearse':
@@ -200,7 +203,14 @@ for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
     const code = signalName === 'SIGINT' ? exitCodes.sigint : exitCodes.sigterm;
     if (stop.signal.aborted) process.exit(code);
     stop.abort(signalName);
-    setTimeout(() => process.exit(code), stopGraceMs).unref();
+    setTimeout(() => {
+      // The safety net: cleanup did not finish in time. Say so, so that it is never mistaken for a clean stop.
+      const event = { level: 'error', event: 'job.force_exit', exitCode: code, graceMs: stopGraceMs };
+      process.stdout.write(
+        `${JSON.stringify({ ...event, message: `cleanup after ${signalName} did not finish within ${stopGraceMs}ms: exiting anyway; PostgreSQL rolls back and releases the lock when it notices the closed connection` })}\n`,
+      );
+      process.exit(code);
+    }, stopGraceMs).unref();
   });
 }
 

@@ -3,7 +3,7 @@ import { PreflightError } from '../core/errors';
 import type { JobEvents } from '../core/events';
 import { interrupted } from '../core/retry';
 import type { Logger } from '../log/logger';
-import { readLedger } from '../postgres/ledger';
+import { ensureLedger, readLedger } from '../postgres/ledger';
 import { readApplied } from '../postgres/migrations-table';
 import { revertMigrations, type MigrationRun } from '../postgres/run-migrations';
 import { executorOptions } from './executor-options';
@@ -63,10 +63,8 @@ export async function down(
         return [];
       }
       const toRevert = newestFirst.map((migration) => sources.find((source) => source.name === migration.name)!);
-      const runs = await revertMigrations(
-        toRevert,
-        executorOptions(job, (pid) => (job.migrationPid = pid)),
-      );
+      await ensureLedger(session, location);
+      const runs = await revertMigrations(toRevert, executorOptions(job));
       if (signal.aborted) throw interrupted(signal, 'between migrations');
       return runs;
     } finally {

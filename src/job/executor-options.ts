@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import type { Client } from 'pg';
 import { etcdReader } from '../etcd/reader';
 import type { Logger } from '../log/logger';
-import { backendWait } from '../postgres/backend';
 import { ledgerInsert } from '../postgres/ledger';
 import type { MigrationsTable } from '../postgres/migrations-table';
 import type { MigrationSource } from '../postgres/migration-source';
@@ -16,11 +15,11 @@ export function migrationStores(job: JobContext): ExecutorOptions['context'] {
   return { etcd: etcd && config.etcd ? etcdReader(etcd, config.etcd.namespace) : undefined, redis };
 }
 
-/** The executor's settings for this job; the job's session answers what the migration's backend waits on. */
-export function executorOptions(job: JobContext, onBackendPid: (pid: number) => void): ExecutorOptions {
+/** The executor's settings for this job; migrations run on the job's session, which holds the job lock (issue 11). */
+export function executorOptions(job: JobContext): ExecutorOptions {
   const { config, log, signal, events } = job;
-  const session = sessionOf(job);
   return {
+    client: sessionOf(job),
     context: migrationStores(job),
     settings: config.postgres,
     dataSourceOptions: config.dataSourceOptions,
@@ -35,8 +34,6 @@ export function executorOptions(job: JobContext, onBackendPid: (pid: number) => 
     log,
     events,
     signal,
-    onBackendPid,
-    describeBackend: (pid) => backendWait(session, pid),
   };
 }
 

@@ -2,9 +2,11 @@ import type { Client } from 'pg';
 import type { Config } from '../config';
 import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';
-import { lockHolder, lockKeys, tryLock, type LockHolder } from '../postgres/advisory-lock';
-import { PreflightError } from '../core/errors';
+import { lockHolder, lockKeys, tryLock, unlock, type LockHolder } from '../postgres/advisory-lock';
+import { PreflightError, reasonOf } from '../core/errors';
 import { retrying } from '../core/retry';
+import { sessionLost } from '../postgres/migration-failure';
+import { isConnectionLoss, keepSessionAlive, watchSession, type SessionWatch } from '../postgres/session';
 
 const holderReportEveryMs = 5000;
 
@@ -29,6 +31,9 @@ export async function acquireJobLock(
   signal: AbortSignal,
 ): Promise<HeldLock> {
   const keys = lockKeys(config.postgres.database, config.schema, config.migrationsTable);
+  // The lock lives as long as this session: it must not be cut for idling, and its loss must be noticed.
+  await keepSessionAlive(client);
+  watches.set(client, watchSession(client));
   const started = performance.now();
   let reportedAt = -Infinity;
   const reportHolder = async (waitedMs: number) => {
@@ -69,6 +74,56 @@ export async function acquireJobLock(
   const waitedMs = Math.round(performance.now() - started);
   log.info({ event: 'lock.acquired', waitedMs });
   return { keys, waitedMs };
+}
+
+const watches = new WeakMap<Client, SessionWatch>();
+
+/**
+ * Releases the job lock; never throws (a lost session released it already). Returns the reason when
+ * the session holding it was lost at some point, which fails the job with 75.
+ */
+export async function releaseJobLock(client: Client, lock: HeldLock, log: Logger): Promise<string | undefined> {
+  const lost = watches.get(client)?.lost();
+  if (lost === undefined) {
+    try {
+      await unlock(client, lock.keys);
+      log.info({ event: 'lock.released' });
+    } catch (error) {
+      log.warn({ event: 'lock.release_failed', error: reasonOf(error) });
+    }
+  }
+  const reason = watches.get(client)?.lost();
+  watches.get(client)?.stop();
+  watches.delete(client);
+  if (reason !== undefined) {
+    lostSessions.set(client, reason);
+    log.error({ event: 'lock.lost', message: `the session holding the job lock ended: ${reason}` });
+  }
+  return reason;
+}
+
+const lostSessions = new WeakMap<Client, string>();
+
+/** Why the job lock's session was lost, if it was (known once the lock was released). */
+export function lockLostReason(client: Client | undefined): string | undefined {
+  return client ? lostSessions.get(client) : undefined;
+}
+
+/**
+ * The error a job ends with when PostgreSQL went away outside a migration: 75 when the session
+ * holding the job lock was lost (`lostReason`), 69 for another lost connection; anything else as is.
+ */
+export function classifyConnectionLoss(error: unknown, lostReason?: string): unknown {
+  if (error === undefined) return lostReason === undefined ? undefined : sessionLost(undefined, new Error(lostReason));
+  // A step that wrapped a lost connection as its own failure (seed: 70) did not fail on its own.
+  const raw = error instanceof PreflightError ? (error.kind === 'software' ? error.cause : undefined) : error;
+  if (raw === undefined || !isConnectionLoss(raw)) return error;
+  if (lostReason !== undefined) return sessionLost(undefined, raw);
+  return new PreflightError(
+    'unavailable',
+    `connection lost: ${reasonOf(raw)}; nothing more was written, a re-run is safe`,
+    { cause: raw },
+  );
 }
 
 /** Another session holds the job lock: poll again. */

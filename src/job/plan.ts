@@ -16,6 +16,10 @@ export interface MigrationPlan {
   outOfOrder: MigrationSource[];
   /** applied (by TypeORM's CLI or an older preflight) but never checksummed: recorded on the next run */
   unrecorded: MigrationSource[];
+  /** recorded more than once in TypeORM's table: applied twice */
+  duplicates: string[];
+  /** `transaction = false` migrations that stopped after some statements committed: `preflight repair` decides */
+  partial: Array<{ name: string; statementsDone: number; lastStatement: string | null }>;
 }
 
 export function planMigrations(
@@ -42,6 +46,12 @@ export function planMigrations(
       })),
     outOfOrder: pending.filter((source) => source.timestamp < newestApplied),
     unrecorded: appliedSources.filter((source) => !ledger.has(source.name)),
+    duplicates: [...new Set(applied.map((migration) => migration.name))].filter(
+      (name) => applied.filter((migration) => migration.name === name).length > 1,
+    ),
+    partial: [...ledger.values()]
+      .filter((row) => !appliedNames.has(row.name) && (row.state === 'partial' || row.statementsDone > 0))
+      .map((row) => ({ name: row.name, statementsDone: row.statementsDone, lastStatement: row.lastStatement })),
   };
 }
 
@@ -64,6 +74,25 @@ const listed = (names: string[]) =>
 
 /** The refusal (exit 65) an unsafe plan deserves, naming the migrations and the way out; undefined when safe. */
 export function planRefusal(plan: MigrationPlan, policy: PlanPolicy): PreflightError | undefined {
+  if (plan.duplicates.length > 0) {
+    return new PreflightError(
+      'data',
+      `migration ${listed(plan.duplicates)} is recorded more than once in the migrations table (it was applied twice): check its effects, delete the extra rows, then re-run`,
+      { details: plan.duplicates },
+    );
+  }
+  if (plan.partial.length > 0) {
+    const [first] = plan.partial;
+    return new PreflightError(
+      'data',
+      `migration ${listed(plan.partial.map((entry) => entry.name))} is partial (it ran outside a transaction and stopped after ${first.statementsDone} committed statements, last: ${first.lastStatement ?? 'none'}): complete or undo it by hand, then run preflight repair ${first.name} --applied or --rolled-back`,
+      {
+        details: plan.partial.map(
+          (entry) => `${entry.name}: ${entry.statementsDone} statements, last: ${entry.lastStatement}`,
+        ),
+      },
+    );
+  }
   if (plan.drifted.length > 0) {
     const names = plan.drifted.map((drift) => drift.name);
     // Without its source only the compiled file is checksummed: a compiler change then looks like an edit.

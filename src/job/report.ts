@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { JobEvents, StepName, StepStatus } from '../core/events';
 import { exitCodeOf, PreflightError, reasonOf } from '../core/errors';
 import { preflightVersion } from '../core/version';
+import { redactValue } from '../log/redact';
 
 /** One step of the pipeline, as the report shows it. */
 export interface StepRecord {
@@ -118,7 +119,9 @@ export function serializeReport(report: JobReport): string {
 export async function writeReport(path: string | null, report: JobReport, log: Logger): Promise<void> {
   if (path === null) return;
   try {
-    await writeFile(path, `${log.redact(serializeReport(report))}\n`);
+    // issue 11: redacted before serialising and truncating (a secret cut in two, or JSON-escaped, would slip through)
+    const redacted = redactValue(report, log.redact) as JobReport;
+    await writeFile(path, `${log.redact(serializeReport(redacted))}\n`);
   } catch (error) {
     // The work is done and recorded; a lost report must not turn a success into a retry.
     log.error({ event: 'report.write_failed', file: path, error: reasonOf(error) });

@@ -4,7 +4,7 @@ import { JobEvents } from '../core/events';
 import { interrupted } from '../core/retry';
 import { logJobEvents } from '../log/log-events';
 import type { Logger } from '../log/logger';
-import { cancelBackend } from '../postgres/backend';
+import { classifyConnectionLoss, lockLostReason } from './job-lock';
 import { collectReport, type JobReport } from './report';
 import { backupStep } from './steps/backup';
 import { checkStep } from './steps/check';
@@ -57,7 +57,7 @@ export async function runJob(
 
 /**
  * Runs `work` with a job context whose stores are closed afterwards whatever happens, whose events
- * are logged, and where a stop request cancels the statement a migration is running. A failure after
+ * are logged. A failure after
  * a stop request is reported as the interruption (130/143), not as what the cancel made fail.
  */
 export async function withJob<T>(
@@ -67,21 +67,20 @@ export async function withJob<T>(
   const job: JobContext = { ...context, events: context.events ?? new JobEvents() };
   const { log, signal } = job;
   const stopLogging = logJobEvents(job.events, log);
-  const cancelRunningStatement = () => {
-    if (job.migrationPid === undefined || !job.session) return;
-    log.warn({ event: 'job.stopping', reason: String(signal.reason), cancelling: `backend ${job.migrationPid}` });
-    cancelBackend(job.session, job.migrationPid).catch((error: unknown) =>
-      log.warn({ event: 'job.cancel_failed', error: reasonOf(error) }),
-    );
-  };
-  signal.addEventListener('abort', cancelRunningStatement, { once: true });
+  // A stop request cancels a running migration's statement in the executor (postgres/run-migrations.ts).
   try {
-    return await work(job);
+    const result = await work(job);
+    // issue 11: losing the lock's session fails the job (75) even when every step succeeded
+    const lost = lockLostReason(job.session);
+    if (lost !== undefined) throw classifyConnectionLoss(undefined, lost);
+    return result;
   } catch (error) {
     const isInterruption = error instanceof PreflightError && (error.kind === 'sigint' || error.kind === 'sigterm');
-    throw signal.aborted && !isInterruption ? interrupted(signal) : error;
+    // issue 11: a lost connection is 75 (the lock's session) or 69, never 1 "a bug"
+    throw signal.aborted && !isInterruption
+      ? interrupted(signal)
+      : classifyConnectionLoss(error, lockLostReason(job.session));
   } finally {
-    signal.removeEventListener('abort', cancelRunningStatement);
     await closeStores(job);
     stopLogging();
   }

@@ -5,6 +5,7 @@ import { loadMigrations } from './load-migrations';
 import { readApplied } from '../postgres/migrations-table';
 import { planFixtureSync, type FixtureSync } from './fixtures-sync';
 import { planMigrations, planRefusal, type MigrationPlan } from './plan';
+import { classifyConnectionLoss } from './job-lock';
 import { waitForPostgres } from './wait-for-stores';
 
 /** One migration as `status` shows it. */
@@ -30,6 +31,10 @@ export interface Status {
   drifted: string[];
   /** pending, but older than the newest applied migration */
   outOfOrder: string[];
+  /** recorded more than once (applied twice) */
+  duplicates: string[];
+  /** stopped half-way outside a transaction: `preflight repair` decides */
+  partial: string[];
   /** `up-to-date` (exit 0), `pending` (exit 3) or `inconsistent` (exit 65) */
   state: 'up-to-date' | 'pending' | 'inconsistent';
   /** why the state is inconsistent: the refusal `run` would give */
@@ -70,6 +75,8 @@ export async function status(
       unknown: plan.unknown.map((migration) => migration.name),
       drifted: plan.drifted.map((drift) => drift.name),
       outOfOrder: plan.outOfOrder.map((source) => source.name),
+      duplicates: plan.duplicates,
+      partial: plan.partial.map((entry) => entry.name),
       state: refusal
         ? 'inconsistent'
         : plan.pending.length > 0 || fixtures?.state === 'changes'
@@ -78,8 +85,11 @@ export async function status(
       problem: refusal?.message,
       fixtures,
     };
+  } catch (error) {
+    // issue 11: a connection lost while reading is 69 "connection lost", not 1 "a bug"
+    throw classifyConnectionLoss(error);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -96,9 +106,10 @@ function statusRows(plan: MigrationPlan, ledger: Map<string, LedgerRow>): Status
       durationMs: recorded?.durationMs ?? null,
     };
   });
+  const partial = new Set(plan.partial.map((entry) => entry.name));
   const pending = plan.pending.map((source): StatusRow => ({
     name: source.name,
-    state: 'pending',
+    state: partial.has(source.name) ? 'partial' : 'pending',
     appliedAt: null,
     durationMs: null,
   }));

@@ -6,16 +6,39 @@ const passwordAssignment = /\b(password|passwd|pwd|requirepass|secret)(["']?\s*[
 
 const mask = '***';
 
+/** Below this length a secret is masked only where it stands alone, not inside longer words. */
+const shortSecret = 4;
+
+/**
+ * Each secret is masked as it is, percent-encoded (inside URLs) and JSON-escaped (`"` `\\` and
+ * control characters), so that text already serialised still has no secret in it.
+ */
 export function createRedactor(secrets: readonly string[]): Redactor {
+  const variants = new Set<string>();
+  for (const secret of secrets) {
+    // A one-character secret cannot be masked without masking that character in every message.
+    if (secret.length < 2) continue;
+    variants.add(secret);
+    variants.add(encodeURIComponent(secret));
+    variants.add(JSON.stringify(secret).slice(1, -1));
+  }
   // Longest first, so a secret that contains another is masked whole.
-  const values = [...new Set(secrets.filter((secret) => secret.length >= 3))].sort((a, b) => b.length - a.length);
-  const encodedValues = values.map((value) => encodeURIComponent(value)).filter((value) => !values.includes(value));
-  const all = [...values, ...encodedValues];
+  const long = [...variants].filter((value) => value.length >= shortSecret).sort((a, b) => b.length - a.length);
+  const short = [...variants].filter((value) => value.length < shortSecret).sort((a, b) => b.length - a.length);
+  const standalone =
+    short.length === 0
+      ? undefined
+      : new RegExp(`(?<![\\p{L}\\p{N}])(?:${short.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
   return (text) => {
     let result = text.replace(urlCredentials, `$1$2:${mask}@`).replace(passwordAssignment, `$1$2${mask}`);
-    for (const value of all) result = result.split(value).join(mask);
+    for (const value of long) result = result.split(value).join(mask);
+    if (standalone) result = result.replace(standalone, mask);
     return result;
   };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** A deep copy of a log record with every string redacted. */

@@ -87,14 +87,15 @@ export async function applyBaseline(
     );
     await client.query('COMMIT');
   } catch (error) {
-    await client.query('ROLLBACK');
+    // A failing ROLLBACK or RESET (the connection is gone) must not hide why the baseline failed.
+    await client.query('ROLLBACK').catch(() => undefined);
     throw new PreflightError(
       'software',
       `baseline ${file} failed: ${reasonOf(error)} (rolled back; set PREFLIGHT_BASELINE=false to replay the migrations instead)`,
       { cause: error },
     );
   } finally {
-    await client.query('RESET ALL');
+    await client.query('RESET ALL').catch(() => undefined);
   }
   log.info({
     event: 'baseline.applied',

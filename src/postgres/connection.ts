@@ -16,6 +16,9 @@ function clientConfig(
     database,
     application_name: applicationName,
     connectionTimeoutMillis: Math.round(connectTimeoutMs),
+    // issue 11: a silently dropped session (network cut, failover) is noticed instead of awaited forever
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ssl: settings.sslMode === 'disable' ? false : { rejectUnauthorized: settings.sslMode !== 'require' },
   };
 }

@@ -1,8 +1,13 @@
 import type { Client } from 'pg';
+import { PreflightError } from '../core/errors';
 import { quoteIdentifier } from './connection';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 
-/** What preflight records beside TypeORM's row: the checksum it applied, when, how long, by whom. */
+/**
+ * What preflight records beside TypeORM's row: the checksum it applied, when, how long, by whom, and
+ * for a `transaction = false` migration its progress (`started` before its first statement,
+ * `partial` when it failed after some statements committed).
+ */
 export interface LedgerRow {
   name: string;
   checksum: string;
@@ -12,27 +17,74 @@ export interface LedgerRow {
   preflightVersion: string;
   /** true when the row was recorded on adopting a migration applied by something else (TypeORM's CLI) */
   adopted: boolean;
+  state: LedgerState;
+  /** statements that changed something and committed, for a migration run outside a transaction */
+  statementsDone: number;
+  /** the last of them (its first 200 characters) */
+  lastStatement: string | null;
 }
+
+export type LedgerState = 'started' | 'applied' | 'partial';
 
 /** The side table: `preflight_<migrations table>` in the same schema. */
 export function ledgerName({ schema, table }: MigrationsTable): string {
   return `${quoteIdentifier(schema)}.${quoteIdentifier(`preflight_${table}`)}`;
 }
 
+/** What `preflight repair` did, one row per action: `preflight_<migrations table>_repairs`. */
+export function repairsName({ schema, table }: MigrationsTable): string {
+  return `${quoteIdentifier(schema)}.${quoteIdentifier(`preflight_${table}_repairs`)}`;
+}
+
+/**
+ * Creates the ledger, or upgrades one written by an older preflight: the state columns, and a unique
+ * name (refused with 65 if the table already holds a name twice).
+ */
 export async function ensureLedger(client: Client, location: MigrationsTable): Promise<void> {
+  const table = ledgerName(location);
   await client.query(
-    `CREATE TABLE IF NOT EXISTS ${ledgerName(location)} (
+    `CREATE TABLE IF NOT EXISTS ${table} (
        name              varchar PRIMARY KEY,
        checksum          char(64) NOT NULL,
        applied_at        timestamptz NOT NULL DEFAULT now(),
        duration_ms       integer,
        applied_by        text NOT NULL,
        preflight_version text NOT NULL,
-       adopted           boolean NOT NULL DEFAULT false)`,
+       adopted           boolean NOT NULL DEFAULT false,
+       state             text NOT NULL DEFAULT 'applied' CHECK (state IN ('started', 'applied', 'partial')),
+       statements_done   integer NOT NULL DEFAULT 0,
+       last_statement    text)`,
   );
+  const shape = await client.query<{ has_state: boolean; unique_name: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'state' AND NOT attisdropped) AS has_state,
+            EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                     WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = 'name') AS unique_name`,
+    [table],
+  );
+  const { has_state: hasState, unique_name: uniqueName } = shape.rows[0];
+  if (!uniqueName) {
+    const twice = await client.query<{ name: string }>(`SELECT name FROM ${table} GROUP BY name HAVING count(*) > 1`);
+    if (twice.rowCount !== 0) {
+      const names = twice.rows.map((row) => row.name);
+      throw new PreflightError(
+        'data',
+        `the ledger ${table} records ${names.join(', ')} more than once: the migration was applied twice; check its effects, delete the extra rows (and TypeORM's), then re-run`,
+        { details: names },
+      );
+    }
+    await client.query(`ALTER TABLE ${table} ADD UNIQUE (name)`);
+  }
+  if (!hasState) {
+    await client.query(
+      `ALTER TABLE ${table}
+         ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'applied' CHECK (state IN ('started', 'applied', 'partial')),
+         ADD COLUMN IF NOT EXISTS statements_done integer NOT NULL DEFAULT 0,
+         ADD COLUMN IF NOT EXISTS last_statement text`,
+    );
+  }
 }
 
-/** The ledger by migration name; empty when the table does not exist yet. */
+/** The ledger by migration name; empty when the table does not exist yet. Reads ledgers of older versions too. */
 export async function readLedger(client: Client, location: MigrationsTable): Promise<Map<string, LedgerRow>> {
   const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
     ledgerName(location),
@@ -46,9 +98,10 @@ export async function readLedger(client: Client, location: MigrationsTable): Pro
     applied_by: string;
     preflight_version: string;
     adopted: boolean;
-  }>(
-    `SELECT name, checksum, applied_at, duration_ms, applied_by, preflight_version, adopted FROM ${ledgerName(location)}`,
-  );
+    state?: LedgerState;
+    statements_done?: number;
+    last_statement?: string | null;
+  }>(`SELECT * FROM ${ledgerName(location)}`);
   return new Map(
     result.rows.map((row) => [
       row.name,
@@ -60,28 +113,30 @@ export async function readLedger(client: Client, location: MigrationsTable): Pro
         appliedBy: row.applied_by,
         preflightVersion: row.preflight_version,
         adopted: row.adopted,
+        state: row.state ?? 'applied',
+        statementsDone: row.statements_done ?? 0,
+        lastStatement: row.last_statement ?? null,
       },
     ]),
   );
 }
 
-/** The statement and parameters that record one migration; run inside the migration's own transaction. */
-export function ledgerInsert(
-  location: MigrationsTable,
-  row: {
-    name: string;
-    checksum: string;
-    durationMs: number | null;
-    appliedBy: string;
-    preflightVersion: string;
-    adopted: boolean;
-  },
-): [string, unknown[]] {
+interface RecordedRow {
+  name: string;
+  checksum: string;
+  durationMs: number | null;
+  appliedBy: string;
+  preflightVersion: string;
+}
+
+const columns = '(name, checksum, duration_ms, applied_by, preflight_version, adopted, state)';
+
+/** Records a migration applied by something else (adoption): an applied row, or nothing when one exists. */
+export function ledgerInsert(location: MigrationsTable, row: RecordedRow & { adopted: boolean }): [string, unknown[]] {
   return [
-    `INSERT INTO ${ledgerName(location)} (name, checksum, duration_ms, applied_by, preflight_version, adopted)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO ${ledgerName(location)} ${columns} VALUES ($1, $2, $3, $4, $5, $6, 'applied')
      ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(), duration_ms = EXCLUDED.duration_ms,
-       applied_by = EXCLUDED.applied_by, preflight_version = EXCLUDED.preflight_version, adopted = EXCLUDED.adopted`,
+       applied_by = EXCLUDED.applied_by, preflight_version = EXCLUDED.preflight_version, adopted = EXCLUDED.adopted, state = 'applied'`,
     [row.name, row.checksum, row.durationMs, row.appliedBy, row.preflightVersion, row.adopted],
   ];
 }
@@ -92,23 +147,64 @@ export function ledgerDelete(location: MigrationsTable, name: string): [string, 
 
 /**
  * TypeORM's row and the ledger's in one statement (one round trip per migration), run inside the
- * migration's own transaction.
+ * migration's own transaction. The ledger row is a plain INSERT: if another session recorded the
+ * migration first, the unique name fails this transaction rather than record it twice. For a
+ * migration that ran outside a transaction, its `started` row becomes `applied`.
  */
 export function recordApplied(
   location: MigrationsTable,
-  row: {
-    name: string;
-    timestamp: number;
-    checksum: string;
-    durationMs: number | null;
-    appliedBy: string;
-    preflightVersion: string;
-  },
+  row: RecordedRow & { timestamp: number },
+  startedRow: boolean,
 ): [string, unknown[]] {
-  const [ledgerSql, ledgerParameters] = ledgerInsert(location, { ...row, adopted: false });
-  const shifted = ledgerSql.replace(/\$(\d)/g, (_, digit: string) => `$${Number(digit) + 1}`);
+  const typeorm = `WITH recorded AS (INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2))`;
+  const parameters = [row.timestamp, row.name, row.checksum, row.durationMs, row.appliedBy, row.preflightVersion];
+  if (startedRow) {
+    return [
+      `${typeorm} UPDATE ${ledgerName(location)} SET state = 'applied', checksum = $3, applied_at = now(), duration_ms = $4,
+         applied_by = $5, preflight_version = $6 WHERE name = $2 AND state = 'started'`,
+      parameters,
+    ];
+  }
   return [
-    `WITH recorded AS (INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2)) ${shifted}`,
-    [row.timestamp, ...ledgerParameters],
+    `${typeorm} INSERT INTO ${ledgerName(location)} ${columns} VALUES ($2, $3, $4, $5, $6, false, 'applied')`,
+    parameters,
+  ];
+}
+
+/** The `started` row a `transaction = false` migration commits before its first statement. */
+export function recordStarted(location: MigrationsTable, row: RecordedRow): [string, unknown[]] {
+  return [
+    `INSERT INTO ${ledgerName(location)} ${columns} VALUES ($1, $2, NULL, $3, $4, false, 'started')
+     ON CONFLICT (name) DO UPDATE SET applied_at = now(), applied_by = EXCLUDED.applied_by,
+       preflight_version = EXCLUDED.preflight_version, statements_done = 0, last_statement = NULL
+     WHERE ${ledgerName(location)}.state = 'started' AND ${ledgerName(location)}.statements_done = 0`,
+    [row.name, row.checksum, row.appliedBy, row.preflightVersion],
+  ];
+}
+
+/** One more statement of a `transaction = false` migration committed. */
+export function recordProgress(
+  location: MigrationsTable,
+  name: string,
+  done: number,
+  lastStatement: string,
+): [string, unknown[]] {
+  return [
+    `UPDATE ${ledgerName(location)} SET statements_done = $2, last_statement = $3 WHERE name = $1`,
+    [name, done, lastStatement.slice(0, 200)],
+  ];
+}
+
+export function recordPartial(location: MigrationsTable, name: string): [string, unknown[]] {
+  return [`UPDATE ${ledgerName(location)} SET state = 'partial' WHERE name = $1`, [name]];
+}
+
+/** Under the job lock, inside a transaction: takes the job key at transaction level and says whether `name` is recorded. */
+export function fenceQuery(location: MigrationsTable, keys: [number, number], name: string): [string, unknown[]] {
+  return [
+    `SELECT pg_advisory_xact_lock($1, $2)::text AS locked,
+            EXISTS (SELECT 1 FROM ${qualifiedName(location)} WHERE "name" = $3) AS recorded,
+            (SELECT state FROM ${ledgerName(location)} WHERE name = $3) AS ledger_state`,
+    [keys[0], keys[1], name],
   ];
 }

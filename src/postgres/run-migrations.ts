@@ -1,23 +1,30 @@
+import type { Client } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
 import type { JobEvents } from '../core/events';
-import { retrying } from '../core/retry';
+import { lockKeys } from './advisory-lock';
 import { reportInvalidIndexes } from './invalid-index';
-import { sqlState } from './connection';
-import { ledgerDelete, recordApplied } from './ledger';
+import { cancelBackend } from './backend';
+import { connect } from './connection';
+import { ledgerDelete, recordApplied, recordPartial, recordProgress } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
 import { attachMigrationContext, type MigrationContext } from './migration-context';
-import { projectOptions } from './project-options';
+import { StatementGuard, statementText, typeormOn } from './migration-session';
+import { lostOutcome, migrationFailure, partialFailure, sessionLost } from './migration-failure';
+import { isConnectionLoss, watchSession } from './session';
+import { describe, fence, fenceOutside, type Session } from './migration-fence';
 
 export interface ExecutorOptions {
+  /** the session that holds the job lock: every migration runs on it */
+  client: Client;
   settings: PostgresSettings;
   applicationName: string;
   location: MigrationsTable;
   transactionMode: 'each' | 'all' | 'none';
-  /** lock_timeout for every statement; a migration that hits it is retried */
+  /** lock_timeout for every statement; a statement that hits it is retried */
   ddlLockTimeoutMs: number;
   /** statement_timeout for every statement; 0 for none */
   statementTimeoutMs: number;
@@ -28,30 +35,25 @@ export interface ExecutorOptions {
   log: Logger;
   /** migration.started / migration.finished go here; the logger and the report subscribe */
   events: JobEvents;
-  /** aborted when the job is asked to stop: no further migration starts */
+  /** aborted when the job is asked to stop: the running statement is cancelled, no further migration starts */
   signal: AbortSignal;
-  /** told the backend pid of the migration connection, so a stop request can cancel its statement */
-  onBackendPid(pid: number): void;
   /** the other stores, handed to migrations on their QueryRunner */
   context: Omit<MigrationContext, 'log'>;
   /** PREFLIGHT_DATASOURCE's entities, naming strategy, extra: migrations may use the project's entities */
   dataSourceOptions?: Record<string, unknown>;
-  /** what the migration's backend is waiting on (from pg_stat_activity), for the heartbeat */
-  describeBackend?(pid: number): Promise<string | undefined>;
 }
 
 export interface MigrationRun {
   name: string;
   durationMs: number;
   transaction: boolean;
+  /** 1 + the statements retried after a lock timeout */
   attempts: number;
 }
 
 const heartbeatMs = 10_000;
-/** lock_not_available: raised when lock_timeout expires */
-const lockTimeoutState = '55P03';
 
-interface Step {
+export interface Step {
   source: MigrationSource;
   migration: MigrationInterface;
   direction: 'up' | 'down';
@@ -59,9 +61,9 @@ interface Step {
 
 /**
  * Applies the pending migrations through TypeORM's QueryRunner (so migrations use the API they were
- * written for). Each migration's rows (TypeORM's and the ledger's) are written in the same
- * transaction as its work: nothing is recorded that did not commit. TypeORM is imported here only,
- * when there is work to do.
+ * written for), on the session that holds the job lock. Each migration's rows (TypeORM's and the
+ * ledger's) are written in the same transaction as its work, after a fence: the job key taken at
+ * transaction level and a re-check that the migration is still unrecorded.
  */
 export async function runMigrations(pending: MigrationSource[], options: ExecutorOptions): Promise<MigrationRun[]> {
   return execute(await prepareMigrations(pending, options.transactionMode), options);
@@ -104,190 +106,174 @@ export async function revertMigrations(applied: MigrationSource[], options: Exec
 }
 
 async function execute(steps: Step[], options: ExecutorOptions): Promise<MigrationRun[]> {
-  const dataSource = await openDataSource(options.settings, options.applicationName, options.dataSourceOptions);
+  const { client, signal } = options;
+  const guard = new StatementGuard(client, options);
+  const dataSource = await typeormOn(guard.connection(), options.dataSourceOptions);
   const runner = dataSource.createQueryRunner();
+  guard.inTransaction = () => runner.isTransactionActive;
   attachMigrationContext(runner, { ...options.context, log: options.log });
+  let observer: Promise<Client> | undefined;
+  const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+  const watch = watchSession(client);
+  const session: Session = {
+    lost: () => watch.lost(),
+    runner,
+    guard,
+    pid,
+    keys: lockKeys(options.settings.database, options.location.schema, options.location.table),
+    options,
+    observer: () => (observer ??= connect(options.settings, `${options.applicationName} (observer)`)),
+  };
+  const cancel = () => {
+    options.log.warn({ event: 'migration.cancelling', reason: String(signal.reason), backend: pid });
+    session
+      .observer()
+      .then((other) => cancelBackend(other, pid))
+      .catch((error: unknown) => options.log.warn({ event: 'job.cancel_failed', error: reasonOf(error) }));
+  };
+  signal.addEventListener('abort', cancel, { once: true });
+  const runs: MigrationRun[] = [];
   try {
-    const [{ pid }] = (await runner.query('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
-    options.onBackendPid(pid);
-    await runner.query(`SET lock_timeout = ${Math.round(options.ddlLockTimeoutMs)}`);
-    await runner.query(`SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
+    await client.query(`SET lock_timeout = ${Math.round(options.ddlLockTimeoutMs)}`);
+    await client.query(`SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
     if (options.transactionMode !== 'all') {
-      const runs: MigrationRun[] = [];
       for (const step of steps) {
-        if (options.signal.aborted) break;
-        runs.push(await withRetries(runner, step, pid, options));
+        if (signal.aborted) break;
+        const run = await runOne(session, step, false);
+        if (run) runs.push(run);
       }
       return runs;
     }
     await runner.startTransaction();
-    const runs: MigrationRun[] = [];
     try {
       for (const step of steps) {
-        if (options.signal.aborted) break;
-        runs.push(await runOne(runner, step, pid, options, true));
+        if (signal.aborted) break;
+        const run = await runOne(session, step, true);
+        if (run) runs.push(run);
       }
     } catch (error) {
       await rollback(runner, options.log, 'all');
-      const cause = error instanceof PreflightError ? error.cause : error;
-      if (sqlState(cause) === lockTimeoutState && !options.signal.aborted) {
+      if (
+        error instanceof PreflightError &&
+        error.kind === 'tempfail' &&
+        /could not take its locks/.test(error.message)
+      )
         throw new PreflightError(
           'tempfail',
-          `a migration could not take its locks within ${options.ddlLockTimeoutMs}ms; with PREFLIGHT_TRANSACTION=all the whole run was rolled back: retry later`,
-          { cause },
+          `${error.message}; with PREFLIGHT_TRANSACTION=all the whole run was rolled back`,
+          { cause: error.cause, details: error.details },
         );
-      }
       throw error;
     }
-    if (options.signal.aborted) {
+    if (signal.aborted) {
       await rollback(runner, options.log, 'all');
       return [];
     }
     await runner.commitTransaction();
     return runs;
   } finally {
+    watch.stop();
+    signal.removeEventListener('abort', cancel);
+    // The session goes on holding the job lock for the later steps: leave it as it was.
+    await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
     await runner.release();
     await dataSource.destroy();
+    if (observer) await observer.then((other) => other.end()).catch(() => undefined);
   }
 }
 
-/** Runs one migration; when it only failed to get a lock in time, tries again with backoff. */
-async function withRetries(
-  runner: QueryRunner,
-  step: Step,
-  pid: number,
-  options: ExecutorOptions,
-): Promise<MigrationRun> {
-  const causeOf = (error: unknown) => (error instanceof PreflightError ? error.cause : error);
-  const isLockTimeout = (error: unknown) => sqlState(causeOf(error)) === lockTimeoutState;
-  try {
-    return await retrying(({ number }) => runOne(runner, step, pid, options, false, number + 1), {
-      initialDelayMs: 500,
-      maxDelayMs: 10_000,
-      maxRetries: options.ddlRetries,
-      signal: options.signal,
-      isRetryable: isLockTimeout,
-      onRetry: (attempt, error, delayMs) =>
-        options.log.warn({
-          event: 'migration.lock_timeout',
-          name: step.source.name,
-          attempt,
-          retryInMs: delayMs,
-          error: reasonOf(causeOf(error)),
-        }),
-    });
-  } catch (error) {
-    if (!isLockTimeout(error) || options.signal.aborted) throw error;
-    const attempts = options.ddlRetries + 1;
-    throw new PreflightError(
-      'tempfail',
-      `migration ${step.source.name} could not take its locks within ${options.ddlLockTimeoutMs}ms in ${attempts} attempts (a long-running transaction holds them): retry later, or raise PREFLIGHT_DDL_LOCK_TIMEOUT / PREFLIGHT_DDL_RETRIES`,
-      { cause: causeOf(error) },
-    );
-  }
-}
-
-async function runOne(
-  runner: QueryRunner,
-  step: Step,
-  pid: number,
-  options: ExecutorOptions,
-  insideOuterTransaction: boolean,
-  attempts = 1,
-): Promise<MigrationRun> {
+/** Runs one migration; undefined when the fence finds it already done (by another instance). */
+async function runOne(session: Session, step: Step, insideOuter: boolean): Promise<MigrationRun | undefined> {
+  const { runner, guard, options } = session;
   const { source, migration, direction } = step;
-  const inTransaction =
-    !insideOuterTransaction && options.transactionMode === 'each' && migration.transaction !== false;
-  if (!inTransaction && !insideOuterTransaction) await reportInvalidIndexes(runner, source.name, options.log);
+  const { client, location, log } = options;
+  const inTransaction = !insideOuter && options.transactionMode === 'each' && migration.transaction !== false;
+  const transactional = inTransaction || insideOuter;
+  if (!transactional) await reportInvalidIndexes(runner, source.name, log);
   const started = performance.now();
   const event = direction === 'up' ? 'migration' : 'revert';
-  const transaction = inTransaction || insideOuterTransaction;
-  options.events.emit({ type: 'migration.started', name: source.name, direction, transaction });
-  const heartbeat = setInterval(() => {
-    const elapsedMs = Math.round(performance.now() - started);
-    void (options.describeBackend?.(pid) ?? Promise.resolve(undefined)).then(
-      (waiting) =>
-        options.log.info({ event: `${event}.running`, name: source.name, elapsedMs, waiting: waiting ?? null }),
-      () => options.log.info({ event: `${event}.running`, name: source.name, elapsedMs }),
-    );
-  }, heartbeatMs);
+  options.events.emit({ type: 'migration.started', name: source.name, direction, transaction: transactional });
+  const heartbeat = setInterval(() => void describe(session, source.name, event, started), heartbeatMs);
+  const progress = { done: 0, last: '' };
+  let startedRow = false;
   try {
     if (inTransaction) await runner.startTransaction();
+    const fenced = transactional ? await fence(session, step) : await fenceOutside(session, step);
+    if (!fenced) {
+      if (inTransaction) await runner.rollbackTransaction();
+      log.info({
+        event: direction === 'up' ? 'migration.already_applied' : 'revert.already_reverted',
+        name: source.name,
+        message: 'another instance did it first; skipped',
+      });
+      return undefined;
+    }
+    startedRow = !transactional && direction === 'up';
+    guard.migration = source.name;
+    guard.retried = 0;
+    guard.onCommitted = async (statement) => {
+      progress.done++;
+      progress.last = statementText(statement);
+      if (startedRow) await client.query(...recordProgress(location, source.name, progress.done, progress.last));
+    };
+    guard.active = true;
+    if (direction === 'up') await migration.up(runner);
+    else await migration.down(runner);
+    guard.active = false;
     if (direction === 'up') {
-      await migration.up(runner);
-      await runner.query(
-        ...recordApplied(options.location, {
-          name: source.name,
-          timestamp: source.timestamp,
-          checksum: source.checksum,
-          durationMs: Math.round(performance.now() - started),
-          appliedBy: options.appliedBy,
-          preflightVersion: options.preflightVersion,
-        }),
-      );
+      const row = {
+        name: source.name,
+        timestamp: source.timestamp,
+        checksum: source.checksum,
+        durationMs: Math.round(performance.now() - started),
+        appliedBy: options.appliedBy,
+        preflightVersion: options.preflightVersion,
+      };
+      await client.query(...recordApplied(location, row, startedRow));
     } else {
-      await migration.down(runner);
-      await runner.query(`DELETE FROM ${qualifiedName(options.location)} WHERE "timestamp" = $1 AND "name" = $2`, [
-        source.timestamp,
-        source.name,
-      ]);
-      await runner.query(...ledgerDelete(options.location, source.name));
+      await client.query(
+        `WITH gone AS (DELETE FROM ${qualifiedName(location)} WHERE "timestamp" = $2 AND "name" = $1) ${ledgerDelete(location, source.name)[0]}`,
+        [source.name, source.timestamp],
+      );
     }
     if (inTransaction) await runner.commitTransaction();
   } catch (error) {
-    if (inTransaction) await rollback(runner, options.log, source.name);
-    throw failure(step, error, inTransaction || insideOuterTransaction, options.signal);
+    guard.active = false;
+    // The session may have died between statements: TypeORM then reports a released runner, not the loss.
+    const lost = session.lost() ?? (isConnectionLoss(error) ? reasonOf(error) : undefined);
+    if (lost !== undefined && !options.signal.aborted) {
+      log.warn({ event: 'migration.session_lost', name: source.name, error: lost });
+      throw sessionLost(source.name, new Error(lost), lostOutcome(transactional, progress));
+    }
+    if (inTransaction) await rollback(runner, log, source.name);
+    if (startedRow && progress.done > 0) {
+      await client.query(...recordPartial(location, source.name)).catch(() => undefined);
+      throw partialFailure(source.name, progress, error, options.signal);
+    }
+    if (startedRow) await client.query(...ledgerDelete(location, source.name)).catch(() => undefined);
+    throw migrationFailure(step, error, transactional, options.signal);
   } finally {
     clearInterval(heartbeat);
   }
   const durationMs = Math.round(performance.now() - started);
-  options.events.emit({ type: 'migration.finished', name: source.name, direction, durationMs, transaction, attempts });
-  return { name: source.name, durationMs, transaction, attempts };
+  const attempts = 1 + guard.retried;
+  options.events.emit({
+    type: 'migration.finished',
+    name: source.name,
+    direction,
+    durationMs,
+    transaction: transactional,
+    attempts,
+  });
+  return { name: source.name, durationMs, transaction: transactional, attempts };
 }
 
-function failure(step: Step, error: unknown, rolledBack: boolean, signal: AbortSignal): PreflightError {
-  if (error instanceof PreflightError) return error;
-  const name = step.source.name;
-  const outcome = rolledBack
-    ? 'rolled back, nothing recorded'
-    : 'ran outside a transaction: check for partial effects, nothing recorded';
-  if (signal.aborted) {
-    const kind = signal.reason === 'SIGINT' ? 'sigint' : 'sigterm';
-    return new PreflightError(kind, `interrupted by ${String(signal.reason)} during migration ${name}: ${outcome}`, {
-      cause: error,
-    });
-  }
-  const verb = step.direction === 'up' ? 'failed' : 'failed to revert';
-  return new PreflightError(
-    'software',
-    `migration ${name} ${verb}: ${reasonOf(error)} (${outcome}; fix the migration and re-run)`,
-    { cause: error },
-  );
-}
-
+/** A failing ROLLBACK (the connection is gone: the server rolls back on its own) never hides the original error. */
 async function rollback(runner: QueryRunner, log: Logger, name: string): Promise<void> {
   try {
     if (runner.isTransactionActive) await runner.rollbackTransaction();
+    log.info({ event: 'migration.rolled_back', name });
   } catch (error) {
-    // The connection may already be gone; the server rolls back an open transaction on disconnect.
     log.warn({ event: 'migration.rollback_failed', name, error: reasonOf(error) });
   }
-}
-
-async function openDataSource(settings: PostgresSettings, name: string, project?: Record<string, unknown>) {
-  const { DataSource } = await import('typeorm');
-  const dataSource = new DataSource({
-    ...projectOptions(project),
-    type: 'postgres',
-    host: settings.host,
-    port: settings.port,
-    username: settings.user,
-    password: settings.password,
-    database: settings.database,
-    ssl: settings.sslMode === 'disable' ? false : { rejectUnauthorized: settings.sslMode !== 'require' },
-    applicationName: name,
-    poolSize: 1,
-    logging: false,
-  });
-  return dataSource.initialize();
 }

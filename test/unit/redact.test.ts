@@ -47,3 +47,22 @@ test('pretty format is one colour-free line per event', () => {
   assert.match(written.join(''), /^\d\d:\d\d:\d\d\.\d{3} info {2}migration\.applied name=Init1 durationMs=12\n$/);
   assert.ok(!written.join('').includes('\u001b['));
 });
+
+test('secrets with quotes, backslashes, %, @, :, /, $ and non-ASCII are masked raw, percent-encoded and JSON-escaped (issue 11)', () => {
+  const secrets = ['pa"ss\\w%rd', 'us@er:pw/x$1', 'pässwörd-日本'];
+  const redact = createRedactor(secrets);
+  for (const secret of secrets) {
+    for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) {
+      const text = redact(`before ${form} after`);
+      assert.equal(text, 'before *** after', `${JSON.stringify(form)} → ${text}`);
+    }
+  }
+});
+
+test('short secrets are masked where they stand alone, not inside longer words (issue 11)', () => {
+  const redact = createRedactor(['x$', 'ab']);
+  assert.equal(redact('auth with x$ failed'), 'auth with *** failed');
+  assert.equal(redact('pin ab.'), 'pin ***.');
+  assert.equal(redact('label ab'), 'label ***');
+  assert.equal(redact('table about'), 'table about');
+});

@@ -1,6 +1,4 @@
-import { reasonOf } from '../../core/errors';
-import { unlock } from '../../postgres/advisory-lock';
-import { acquireJobLock, type HeldLock } from '../job-lock';
+import { acquireJobLock, releaseJobLock, type HeldLock } from '../job-lock';
 import { sessionOf, type JobContext, type Step } from './step';
 
 /** Takes the session-level job lock on the job's own session; waits up to PREFLIGHT_LOCK_TIMEOUT. */
@@ -13,9 +11,10 @@ export const lockStep: Step<void, HeldLock> = {
   },
 };
 
-/** Releases the job lock; a failure is only logged (the lock goes with the session anyway). */
+/**
+ * Releases the job lock; never throws. A failure is only logged (the lock goes with the session
+ * anyway); a lost session is remembered, and the job then fails with 75 (see withJob).
+ */
 export async function releaseLock(job: JobContext, lock: HeldLock): Promise<void> {
-  await unlock(sessionOf(job), lock.keys).catch((error: unknown) =>
-    job.log.warn({ event: 'lock.release_failed', error: reasonOf(error) }),
-  );
+  await releaseJobLock(sessionOf(job), lock, job.log);
 }

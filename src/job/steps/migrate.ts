@@ -33,11 +33,7 @@ export const migrateStep: Step<MigrationPlan, void> = {
     await ensureLedger(session, location);
     const adopted = await adoptUnrecorded(session, location, plan.unrecorded, log);
     const pending = plan.pending.filter((source) => !baselined.includes(source.name));
-    const runs = await runMigrations(
-      pending,
-      executorOptions(job, (pid) => (job.migrationPid = pid)),
-    );
-    job.migrationPid = undefined;
+    const runs = await runMigrations(pending, executorOptions(job));
     if (signal.aborted) throw interrupted(signal, 'between migrations');
     return {
       status: 'applied',

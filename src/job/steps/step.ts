@@ -20,8 +20,6 @@ export interface JobContext {
   session?: Client;
   etcd?: Etcd3;
   redis?: Redis;
-  /** backend pid of the connection running a migration, so a stop request can cancel its statement */
-  migrationPid?: number;
 }
 
 /** A step's result: its status and details for the report, and the value the next steps use. */
