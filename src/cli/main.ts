@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../config';
 import { createLogger } from '../log/create-logger';
 import type { Logger } from '../log/logger';
 import { createRedactor } from '../log/redact';
-import { exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
+import { asPreflightError, exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
 import { status } from '../job/status';
@@ -151,7 +151,8 @@ async function offlineCommand(
 }
 
 /** Logs the one line that names the culprit, then the details; returns the exit code. */
-function fail(log: Logger, error: unknown): number {
+function fail(log: Logger, thrown: unknown): number {
+  const error = asPreflightError(thrown); // an informative SQLSTATE is no bug (issue 12)
   const exitCode = exitCodeOf(error);
   if (error instanceof PreflightError) {
     log.error({

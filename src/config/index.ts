@@ -109,10 +109,14 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
     reportFile: reportFile === 'none' ? null : reportFile === undefined ? undefined : resolve(cwd, reportFile),
     logLevel: options.LOG_LEVEL,
     logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),
-    applicationName: `preflight/${hostname()}`.slice(0, 63),
-    secrets: [postgres.password, etcd?.password, redis?.password, redisUrlPassword(redis?.url)].filter(
-      (secret): secret is string => typeof secret === 'string' && secret.length > 0,
-    ),
+    applicationName: postgres.applicationName ?? `preflight/${hostname()}`.slice(0, 63),
+    secrets: [
+      postgres.password,
+      postgres.sslPassword,
+      etcd?.password,
+      redis?.password,
+      redisUrlPassword(redis?.url),
+    ].filter((secret): secret is string => typeof secret === 'string' && secret.length > 0),
     fixtureEnv: env,
   };
 }

@@ -14,8 +14,9 @@ import { adoptUnrecorded, executorOptions } from './migrate-step';
 import { backupBeforeMigrating } from './backup';
 import { checkSecretsDir, seedAdmin } from './seed-admin';
 import { applyBaseline } from '../postgres/apply-baseline';
-import { PreflightError, exitCodeOf, reasonOf } from '../core/errors';
+import { PreflightError, asPreflightError, exitCodeOf, reasonOf } from '../core/errors';
 import { acquireJobLock } from './job-lock';
+import { checkPrivileges } from './check-privileges';
 import { planMigrations, planRefusal } from './plan';
 import { checkRedisPersistence } from './redis-step';
 import { interrupted } from '../core/retry';
@@ -100,6 +101,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
         ? await checkRedisPersistence(redis, config.redisPersistence, log)
         : 'no redis configured';
       await checkSecretsDir(config);
+      await checkPrivileges(lockClient, config); // issue 12: 77 before any write
       // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
       const files: FixtureFile[] = etcd
         ? await (await import('../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.fixtureEnv)
@@ -223,7 +225,7 @@ export async function runJob(config: Config, log: Logger, signal: AbortSignal): 
     failure =
       signal.aborted && !(error instanceof PreflightError && (error.kind === 'sigint' || error.kind === 'sigterm'))
         ? interrupted(signal)
-        : error;
+        : asPreflightError(error); // an informative SQLSTATE is no bug (issue 12)
   } finally {
     signal.removeEventListener('abort', cancelRunningStatement);
     await closeAll(connections, log);

@@ -8,6 +8,7 @@ import { connect, createDatabase, serverVersionNumber, sqlState } from '../postg
 import { connectRedis } from '../redis/client';
 import { PreflightError, reasonOf } from '../core/errors';
 import { retrying, type RetryOptions } from '../core/retry';
+import { createDatabaseFailure, describePostgres, permanentPostgresFailure } from './postgres-failure';
 
 /** Waiting for a store: 100 ms doubling to 2 s, until PREFLIGHT_WAIT_TIMEOUT. */
 function waitPolicy(
@@ -29,12 +30,6 @@ function waitPolicy(
 }
 
 const minimumServerVersion = 120000;
-/** invalid_password, invalid_authorization_specification: retrying with the same credentials cannot help */
-const credentialErrors = new Set(['28P01', '28000']);
-
-function describePostgres(config: Config): string {
-  return `PostgreSQL at ${config.postgres.host}:${config.postgres.port} (database ${config.postgres.database})`;
-}
 
 /** Connects to PostgreSQL, creating the database when asked to; the returned client is the job's lock connection. */
 export async function waitForPostgres(config: Config, log: Logger, signal: AbortSignal): Promise<Client> {
@@ -45,28 +40,22 @@ export async function waitForPostgres(config: Config, log: Logger, signal: Abort
         return await connect(config.postgres, config.applicationName, undefined, Math.min(remainingMs, 5000));
       } catch (error) {
         if (sqlState(error) === '3D000' && config.createDatabase) {
-          const created = await createDatabase(config.postgres, config.applicationName);
+          const created = await createDatabase(config.postgres, config.applicationName).catch((failure: unknown) => {
+            throw createDatabaseFailure(failure, config);
+          });
           log.info({ event: 'postgres.database_created', database: config.postgres.database, created });
           return connect(config.postgres, config.applicationName);
         }
         throw error;
       }
     },
-    waitPolicy(config, log, signal, 'postgres', (error) => credentialErrors.has(sqlState(error) ?? '')),
+    waitPolicy(config, log, signal, 'postgres', (error) => permanentPostgresFailure(error, config) !== undefined),
   ).catch((error: unknown) => {
-    if (error instanceof PreflightError) throw error;
-    const state = sqlState(error);
-    if (credentialErrors.has(state ?? '')) {
-      throw new PreflightError(
-        'config',
-        `${describePostgres(config)} rejected the credentials of user ${config.postgres.user}: check DATABASE_URL or PGUSER/PGPASSWORD (${reasonOf(error)})`,
-        { cause: error },
-      );
-    }
-    const hint = state === '3D000' ? ' — create it, or set PREFLIGHT_CREATE_DATABASE=true' : '';
+    const permanent = permanentPostgresFailure(error, config);
+    if (permanent) throw permanent;
     throw new PreflightError(
       'unavailable',
-      `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}${hint}`,
+      `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`,
       { cause: error },
     );
   });

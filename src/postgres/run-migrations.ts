@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
 import { retrying } from '../core/retry';
 import { reportInvalidIndexes } from './invalid-index';
-import { sqlState } from './connection';
+import { postgresClientConfig, sqlState } from './connection';
 import { ledgerDelete, recordApplied } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
@@ -290,6 +290,7 @@ async function openDataSource(settings: PostgresSettings, applicationName: strin
     applicationName,
     poolSize: 1,
     logging: false,
+    extra: await postgresClientConfig(settings, applicationName), // libpq's host list, TLS and options (issue 12)
   });
   return dataSource.initialize();
 }
