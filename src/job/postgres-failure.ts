@@ -61,7 +61,7 @@ export function permanentPostgresFailure(error: unknown, config: Config): Prefli
   if (state === '28P01') {
     return fail(
       'config',
-      `${where}: password authentication failed for role ${user}: check the password in DATABASE_URL or PGPASSWORD`,
+      `${where} rejected the credentials of user ${user}: check DATABASE_URL or PGUSER/PGPASSWORD (password authentication failed)`,
     );
   }
   if (state.startsWith('28')) {
@@ -73,7 +73,7 @@ export function permanentPostgresFailure(error: unknown, config: Config): Prefli
   if (state === '3D000' && !config.createDatabase) {
     return fail(
       'config',
-      `${where}: database ${database} does not exist: create it, fix the name, or set PREFLIGHT_CREATE_DATABASE=true`,
+      `${where}: database "${database}" does not exist: create it, fix the name, or set PREFLIGHT_CREATE_DATABASE=true`,
     );
   }
   if (state === '42501') {

@@ -72,13 +72,20 @@ async function connectResolved(
   const attrs = settings.targetSessionAttrs ?? 'any';
   const passes: TargetSessionAttrs[] = attrs === 'prefer-standby' ? ['standby', 'any'] : [attrs];
   for (const wanted of passes) {
+    const unreachable = new Set<string>();
     for (const candidate of candidates(settings)) {
+      if (unreachable.has(candidate.label)) continue;
       const config = clientConfig(settings, candidate, applicationName, database, timeout);
       let client: Client;
       try {
         client = await connectOne(config);
       } catch (error) {
+        // One reason per host: the last attempt's (libpq's prefer/allow fallback is expected, not news).
+        const earlier = attempts.findIndex(({ where }) => where === candidate.label);
+        if (earlier >= 0) attempts.splice(earlier, 1);
         attempts.push({ where: candidate.label, error });
+        // A host that did not answer at all gets no second TLS attempt (libpq neither).
+        if (sqlState(error) === undefined && !isTlsOutcome(error)) unreachable.add(candidate.label);
         continue;
       }
       const mismatch = await sessionMatches(client, wanted).catch((error: unknown) => reasonOfError(error));
@@ -119,6 +126,15 @@ export async function postgresClientConfig(settings: PostgresSettings, applicati
   const { client, config } = await connectResolved(settings, applicationName, settings.database, 10_000);
   await client.end().catch(() => undefined);
   return config;
+}
+
+/** The server answered the TLS request: refused it, or its certificate did not do. */
+function isTlsOutcome(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  return (
+    /SSL|TLS|certificate/i.test(message) || (typeof code === 'string' && /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code))
+  );
 }
 
 function reasonOfError(error: unknown): string {

@@ -335,7 +335,7 @@ const cases: BadInput[] = [
     category: 'store',
     input: '`DATABASE_URL` with a wrong password',
     code: 78,
-    message: /^PostgreSQL at .*: password authentication failed for role postgres: check the password in DATABASE_URL/,
+    message: /^PostgreSQL at .* rejected the credentials of user postgres: check DATABASE_URL/,
     env: ({ stack, db }) => ({
       DATABASE_URL: pgUrl('postgres', 'wrong-password', stack.postgres.host, stack.postgres.port, db.name),
     }),
@@ -346,7 +346,7 @@ const cases: BadInput[] = [
     input: '`DATABASE_URL=.../<missing database>`, `PREFLIGHT_CREATE_DATABASE` unset',
     code: 78,
     message:
-      /^PostgreSQL at \S+ \(database test_\w+_missing\): database test_\w+_missing does not exist: create it, fix the name, or set PREFLIGHT_CREATE_DATABASE=true/,
+      /^PostgreSQL at \S+ \(database test_\w+_missing\): database "test_\w+_missing" does not exist: create it, fix the name, or set PREFLIGHT_CREATE_DATABASE=true/,
     env: ({ stack, db }) => ({
       DATABASE_URL: pgUrl(
         'postgres',
