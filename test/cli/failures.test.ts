@@ -159,7 +159,8 @@ test('a missing database is created when PREFLIGHT_CREATE_DATABASE=true, and nam
   const stack = await testStack();
   const name = `created_${Date.now()}`;
   const url = `postgres://postgres:${encodeURIComponent(stack.postgres.password)}@${stack.postgres.host}:${stack.postgres.port}/${name}`;
-  const base = { ...(await preflightEnv({ db: { url } })), PREFLIGHT_WAIT_TIMEOUT: '1s' };
+  // Refused at once (78): the timeout only spares a loaded machine a spurious "no answer".
+  const base = { ...(await preflightEnv({ db: { url } })), PREFLIGHT_WAIT_TIMEOUT: '30s' };
   const refused = await runCli(['run'], base);
   assert.equal(refused.code, 78, refused.stdout);
   assert.match(failureOf(refused), new RegExp(`database "${name}" does not exist.*PREFLIGHT_CREATE_DATABASE=true`));

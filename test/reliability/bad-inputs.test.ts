@@ -355,7 +355,8 @@ const cases: BadInput[] = [
         stack.postgres.port,
         `${db.name}_missing`,
       ),
-      PREFLIGHT_WAIT_TIMEOUT: '4s',
+      // Refused at once: the timeout only spares a loaded machine a spurious "no answer".
+      PREFLIGHT_WAIT_TIMEOUT: '30s',
     }),
     verify: async ({ db }) => {
       assert.deepEqual(
@@ -371,7 +372,7 @@ const cases: BadInput[] = [
     input: '`DATABASE_URL=...?sslmode=require` against a server without TLS',
     code: 78,
     message: /^PostgreSQL at .* does not accept TLS, which sslmode=require requires/,
-    env: ({ db }) => ({ DATABASE_URL: `${db.url}?sslmode=require`, PREFLIGHT_WAIT_TIMEOUT: '3s' }),
+    env: ({ db }) => ({ DATABASE_URL: `${db.url}?sslmode=require`, PREFLIGHT_WAIT_TIMEOUT: '30s' }),
   },
   {
     name: 'etcd unreachable',
