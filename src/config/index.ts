@@ -4,7 +4,8 @@ import { PreflightError } from '../core/errors';
 import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
 import { jobOptionsSchema } from './job-options';
 import { postgresSettings, type PostgresSettings } from './postgres-settings';
-import { etcdSettings, redisSettings, type EtcdSettingsFromEnv, type RedisSettings } from './store-settings';
+import { etcdSettings, type EtcdSettingsFromEnv } from './store-settings';
+import { redisSettings, type RedisSettings } from './redis-settings';
 
 export type { PostgresSettings, EtcdSettingsFromEnv, RedisSettings };
 
@@ -116,6 +117,7 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
       etcd?.password,
       redis?.password,
       redisUrlPassword(redis?.url),
+      redis?.sentinel?.password,
     ].filter((secret): secret is string => typeof secret === 'string' && secret.length > 0),
     fixtureEnv: env,
   };

@@ -22,12 +22,6 @@ export interface EtcdSettings {
 
 export type EtcdSettingsFromEnv = EtcdSettings;
 
-/** Redis connection settings; present only when REDIS_URL is set. */
-export interface RedisSettings {
-  url: string;
-  password?: string;
-}
-
 export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): EtcdSettingsFromEnv | undefined {
   if (!env.ETCD_ENDPOINTS) {
     for (const name of ['ETCD_NAMESPACE', 'ETCD_USERNAME', 'ETCD_PASSWORD'] as const) {
@@ -65,27 +59,4 @@ export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): 
     certFile: env.ETCD_CERT_FILE,
     keyFile: env.ETCD_KEY_FILE,
   };
-}
-
-export function redisSettings(env: Environment, problems: EnvironmentProblem[]): RedisSettings | undefined {
-  if (!env.REDIS_URL) {
-    if (env.REDIS_PASSWORD)
-      problems.push({ variable: 'REDIS_PASSWORD', message: 'is set but REDIS_URL is not: set REDIS_URL too' });
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(env.REDIS_URL);
-  } catch {
-    problems.push({ variable: 'REDIS_URL', message: 'is not a URL: expected redis://[:password@]host:6379[/db]' });
-    return undefined;
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    problems.push({ variable: 'REDIS_URL', message: `scheme must be redis:// or rediss:// (got ${url.protocol}//)` });
-  }
-  const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) {
-    problems.push({ variable: 'REDIS_URL', message: `database must be a number (got "/${db}")` });
-  }
-  return { url: env.REDIS_URL, password: env.REDIS_PASSWORD || undefined };
 }

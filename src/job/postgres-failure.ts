@@ -18,6 +18,12 @@ const tlsVerificationCodes = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** A server certificate that did not verify: waiting cannot fix it. */
+export function isTlsVerificationError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && tlsVerificationCodes.has(code);
+}
+
 /** Where preflight looked, e.g. `PostgreSQL at db1:5432,db2:5432 (database app)`. */
 export function describePostgres(config: Config): string {
   const hosts = config.postgres.hosts ?? [{ host: config.postgres.host, port: config.postgres.port }];
@@ -35,10 +41,9 @@ export function permanentPostgresFailure(error: unknown, config: Config): Prefli
   const where = describePostgres(config);
   const { user, database, sslMode } = config.postgres;
   const reason = reasonOf(error);
-  const code = (error as { code?: unknown } | null)?.code;
   const state = sqlState(error) ?? '';
   const fail = (kind: 'config' | 'noperm', message: string) => new PreflightError(kind, message, { cause: error });
-  if (typeof code === 'string' && tlsVerificationCodes.has(code)) {
+  if (isTlsVerificationError(error)) {
     return fail(
       'config',
       `${where}: the server's TLS certificate did not verify (${reason}): set sslrootcert to the CA that signed it${sslMode === 'verify-full' ? ' and connect by a name the certificate lists' : ''}, or change sslmode`,
