@@ -38,6 +38,14 @@ export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): 
       problems.push({ variable: 'ETCD_ENDPOINTS', message: `"${endpoint}" is not an http(s)://host:port endpoint` });
     }
   }
+  const plain = endpoints.find((endpoint) => endpoint.startsWith('http://'));
+  const tlsFile = (['ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE'] as const).find((name) => env[name]);
+  if (plain && tlsFile) {
+    problems.push({
+      variable: tlsFile,
+      message: `is set but ETCD_ENDPOINTS has ${plain}: TLS needs https:// endpoints (a plain endpoint would send the credentials unencrypted)`,
+    });
+  }
   if ((env.ETCD_USERNAME === undefined) !== (env.ETCD_PASSWORD === undefined)) {
     problems.push({
       variable: env.ETCD_USERNAME ? 'ETCD_PASSWORD' : 'ETCD_USERNAME',
