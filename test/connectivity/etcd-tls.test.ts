@@ -99,7 +99,10 @@ test('https etcd with CA and client certificate, a dead endpoint listed first: f
   );
   assert.equal(result.code, 0, result.stdout);
   assert.ok(result.lines.some((line) => line.event === 'wait.ready' && line.store === 'etcd'));
-  assert.ok(result.lines.some((line) => line.event === 'fixtures.file.applied'), 'no fixture written over TLS');
+  assert.ok(
+    result.lines.some((line) => line.event === 'fixtures.file.applied'),
+    'no fixture written over TLS',
+  );
 });
 
 test('an http:// endpoint with ETCD_CA_FILE: 78 naming the variable', async () => {
