@@ -1,6 +1,6 @@
 // Part of `npm run lint`: the rules of docs/architecture.md that no linter checks.
 //  1. layers: a file in src/ imports only from its own layer or the ones below it;
-//  2. no file in src/ longer than 300 lines;
+//  2. no import cycle between files in src/ (type-only imports aside), no file longer than 300 lines;
 //  3. no unused exports: every value (function, class, constant) exported from src/ is imported somewhere (src, tests,
 //     migrations, scripts, bench) or re-exported by the library entry point src/index.ts.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -46,6 +46,8 @@ const files = ['src', 'test', 'migrations', 'scripts', 'bench'].flatMap((dir) =>
 const used = new Map();
 const exported = new Map();
 const use = (file, name) => used.set(file, (used.get(file) ?? new Set()).add(name));
+/** src file → src files it imports values from */
+const graph = new Map();
 
 for (const file of files) {
   const text = readFileSync(file, 'utf8');
@@ -64,6 +66,8 @@ for (const file of files) {
   const visit = (node) => {
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
       const target = resolveModule(file, node.moduleSpecifier.text);
+      const typeOnly = ts.isImportDeclaration(node) ? node.importClause?.isTypeOnly : node.isTypeOnly;
+      if (target && inSrc && !typeOnly) graph.set(file, (graph.get(file) ?? new Set()).add(target));
       if (target) {
         checkLayer(target, node);
         const bindings = ts.isImportDeclaration(node) ? node.importClause?.namedBindings : node.exportClause;
@@ -101,6 +105,23 @@ for (const file of files) {
   }
 }
 
+// Cycles: a depth-first search that reports each back edge's loop once.
+const state = new Map();
+const stack = [];
+const visitFile = (file) => {
+  state.set(file, 'active');
+  stack.push(file);
+  for (const next of graph.get(file) ?? []) {
+    if (state.get(next) === 'active') {
+      const loop = stack.slice(stack.indexOf(next)).concat(next);
+      problems.push(`import cycle: ${loop.map((path) => relative(root, path)).join(' → ')}`);
+    } else if (!state.has(next)) visitFile(next);
+  }
+  stack.pop();
+  state.set(file, 'done');
+};
+for (const file of graph.keys()) if (!state.has(file)) visitFile(file);
+
 const entry = join(root, 'src/index.ts');
 for (const [file, names] of exported) {
   if (file === entry || file.startsWith(join(root, 'src/cli/main'))) continue;
@@ -116,5 +137,5 @@ if (problems.length > 0) {
   process.exit(1);
 }
 console.log(
-  `check-structure: ${files.length} files, layers respected, no file over ${maxLines} lines, no unused export`,
+  `check-structure: ${files.length} files, layers respected, no cycle, no file over ${maxLines} lines, no unused export`,
 );

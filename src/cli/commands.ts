@@ -12,8 +12,14 @@ export interface CommandSpec {
 export const commands = {
   run: {
     summary: 'the whole job: wait, lock, migrate, etcd fixtures, Redis checks, report (default)',
-    usage: 'preflight run',
-    options: {},
+    usage: 'preflight run [--dry-run]',
+    options: {
+      'dry-run': {
+        type: 'boolean',
+        description:
+          'print the migration plan and the fixture changes, write nothing (exit 0 nothing to do, 3 work pending)',
+      },
+    },
   },
   wait: {
     summary: 'only wait until PostgreSQL (and etcd, Redis when configured) are reachable',
@@ -61,6 +67,13 @@ export const commands = {
       'write the schema snapshot of every migration (applied on a scratch database) for the fresh-database fast path',
     usage: 'preflight baseline [--out FILE]',
     options: { out: { type: 'string', description: 'where to write it (default: migrations/baseline.sql)' } },
+  },
+  fixtures: {
+    summary:
+      'etcd fixtures only, no PostgreSQL: diff prints key changes (exit 3 when any, 0 in sync); apply writes them',
+    usage: 'preflight fixtures diff|apply',
+    options: {},
+    positionals: { min: 1, max: 1 },
   },
   create: {
     summary: 'scaffold migrations/<timestamp>-<Name>.ts with a class name TypeORM accepts',

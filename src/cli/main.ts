@@ -2,7 +2,6 @@
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../log/create-logger';
 import type { Logger } from '../log/logger';
-import { createRedactor } from '../log/redact';
 import { asPreflightError, exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
@@ -18,6 +17,7 @@ import { parseArguments } from './parse-args';
 import { baselineCommand } from './baseline-command';
 import { clearHistoryCommand } from './clear-history-command';
 import { rehearseCommand } from './rehearse-command';
+import { dryRunCommand, fixturesCommand } from './fixtures-command';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
 const stopGraceMs = 4500;
@@ -38,11 +38,14 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
     }
     if ((commands[args.command] as CommandSpec).needsConfig === false)
       return await offlineCommand(args.command, args.positionals, args.flags);
+    if (args.command === 'fixtures') return await fixturesCommand(args.positionals[0], stop.signal, fail);
     config = loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true });
   } catch (error) {
     return fail(bootLog, error);
   }
-  const machineOutput = args.command === 'status' && args.flags.json === true;
+  const machineOutput =
+    (args.command === 'status' && args.flags.json === true) ||
+    (args.command === 'run' && args.flags['dry-run'] === true);
   const log = createLogger({
     level: config.logLevel,
     format: config.logFormat,
@@ -53,6 +56,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
   try {
     switch (args.command) {
       case 'run': {
+        if (args.flags['dry-run'] === true) return await dryRunCommand(config, log, stop.signal);
         const report = await reportPath(config);
         await checkReportWritable(report);
         log.info({
@@ -62,7 +66,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
           host: config.postgres.host,
         });
         const outcome = await runJob(config, log, stop.signal);
-        await writeReport(report, outcome.report, createRedactor(config.secrets), log);
+        await writeReport(report, outcome.report, log);
         if (outcome.error !== undefined) return fail(log, outcome.error);
         log.info({
           event: 'job.finished',
@@ -85,7 +89,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       }
       case 'status':
       case 'verify': {
-        const result = await status(config, log, stop.signal);
+        const result = await status(config, log, stop.signal, { fixtures: args.command === 'status' });
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         log.info({
           event: `${args.command}.result`,
@@ -93,6 +97,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
           applied: result.applied.length,
           pending: result.pending,
           unknown: result.unknown,
+          fixtures: result.fixtures,
         });
         if (result.problem) log.warn({ event: `${args.command}.inconsistent`, message: result.problem });
         return result.state === 'up-to-date'

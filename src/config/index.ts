@@ -49,8 +49,8 @@ export interface Config {
   applicationName: string;
   /** every secret value, so the logger can redact it wherever it appears */
   secrets: string[];
-  /** the environment `${VAR}` substitution in fixture files reads from */
-  fixtureEnv: Readonly<Environment>;
+  /** the whole environment (.env and *_FILE values included, so secrets too): `${VAR}` in fixture files and pg tools' PATH read it; never log it */
+  environment: Readonly<Environment>;
 }
 
 export interface LoadConfigOptions {
@@ -60,9 +60,21 @@ export interface LoadConfigOptions {
 }
 
 /** Reads and validates the whole configuration in one pass; throws one config error listing every problem. */
-export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions): Config {
+export function loadConfig(options: LoadConfigOptions): Config {
+  return load(options, true) as Config;
+}
+
+/** The configuration of commands that need no PostgreSQL (`fixtures diff|apply`): its settings may be absent. */
+export type ConfigWithoutPostgres = Omit<Config, 'postgres'> & { postgres?: PostgresSettings };
+
+/** As loadConfig, but DATABASE_URL / PG* are neither required nor checked. */
+export function loadConfigWithoutPostgres(options: LoadConfigOptions): ConfigWithoutPostgres {
+  return load(options, false);
+}
+
+function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPostgres: boolean): ConfigWithoutPostgres {
   const { env, problems } = readEnvironment(processEnv, cwd);
-  const postgres = postgresSettings(env, problems);
+  const postgres = postgresSettings(env, needsPostgres ? problems : []);
   const etcd = etcdSettings(env, problems);
   const redis = redisSettings(env, problems);
 
@@ -79,7 +91,7 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
       problems.push({ variable: String(issue.path[0]), message: issue.message });
     }
   }
-  if (problems.length > 0 || !parsed.success || !postgres) throw configError(problems);
+  if (problems.length > 0 || !parsed.success || (needsPostgres && !postgres)) throw configError(problems);
 
   const options = parsed.data;
   const reportFile = options.PREFLIGHT_REPORT_FILE;
@@ -110,16 +122,16 @@ export function loadConfig({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOpti
     reportFile: reportFile === 'none' ? null : reportFile === undefined ? undefined : resolve(cwd, reportFile),
     logLevel: options.LOG_LEVEL,
     logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),
-    applicationName: postgres.applicationName ?? `preflight/${hostname()}`.slice(0, 63),
+    applicationName: postgres?.applicationName ?? `preflight/${hostname()}`.slice(0, 63),
     secrets: [
-      postgres.password,
-      postgres.sslPassword,
+      postgres?.password,
+      postgres?.sslPassword,
       etcd?.password,
       redis?.password,
       redisUrlPassword(redis?.url),
       redis?.sentinel?.password,
     ].filter((secret): secret is string => typeof secret === 'string' && secret.length > 0),
-    fixtureEnv: env,
+    environment: env,
   };
 }
 

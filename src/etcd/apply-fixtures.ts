@@ -1,4 +1,5 @@
-import type { Etcd3, IRequestOp } from 'etcd3';
+import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
+import { retrying } from '../core/retry';
 import { PreflightError, reasonOf } from '../core/errors';
 import type { Logger } from '../log/logger';
 import type { FixtureFile } from './fixture-file';
@@ -28,32 +29,74 @@ const maxBytesPerTxn = 1024 * 1024;
 /** Transactions in flight at once for a file too large for one transaction. */
 const txnsInFlight = 8;
 
+/** Re-plans of one file after losing a compare-and-swap race, before giving up with exit 75. */
+const maxConflictRetries = 20;
+
+/** A conditional write lost its race: some key changed since it was read. */
+class WriteConflict extends Error {}
+
 /**
  * Applies the files in order. An unchanged run costs one range read and writes nothing, so the
  * etcd revision does not move. A changed file's puts, deletes and hash record go in ONE transaction
  * when they fit (≤127 changes: atomic); larger files are written in transactions of up to 128
  * operations, several in flight, and the hash record is written last, alone, so a crash part-way
- * leaves the old hash and the next run redoes the file (convergent). Relies on the job's lock:
- * nothing else writes these keys between plan and apply.
+ * leaves the old hash and the next run redoes the file (convergent).
+ *
+ * Concurrency is compare-and-swap, not a lock: every write is conditional on the key being as the
+ * plan read it (absent: create revision 0; present: its mod revision), the hash record included.
+ * When another writer (a concurrent apply, an operator) got there first, the transaction writes
+ * nothing; the file is re-planned from what etcd holds now and the rest applied. So concurrent
+ * applies of the same files write each key once, and `create-only` never overwrites a key someone
+ * created after the plan read it.
  */
 export async function applyFixtures(
   client: Etcd3,
   namespace: string,
   files: readonly FixtureFile[],
   log: Logger,
+  signal: AbortSignal = new AbortController().signal,
 ): Promise<FixtureFileResult[]> {
   const keys = keyspace(namespace);
   const plan = await planFixtures(client, namespace, files);
   const results: FixtureFileResult[] = [];
-  for (const filePlan of plan.files) {
-    const { file } = filePlan.fixture;
-    if (filePlan.status === 'unchanged') {
+  for (const fixture of files) {
+    for (const { key, earlier } of fixture.overrides) {
+      log.info({ event: 'fixtures.override', file: fixture.file, key, earlier });
+    }
+  }
+  for (const first of plan.files) {
+    const { file } = first.fixture;
+    const startedAt = performance.now();
+    let filePlan = first;
+    const written = await retrying(
+      async () => {
+        if (filePlan.status === 'unchanged') return false;
+        if (await writeFile(client, keys, filePlan)) return true;
+        [filePlan] = (await planFixtures(client, namespace, [filePlan.fixture])).files;
+        log.debug({ event: 'fixtures.file.conflict', file, message: 'etcd changed since it was read: re-planned' });
+        throw new WriteConflict();
+      },
+      {
+        initialDelayMs: 5,
+        maxDelayMs: 200,
+        jitter: 1,
+        maxRetries: maxConflictRetries,
+        signal,
+        isRetryable: (error) => error instanceof WriteConflict,
+      },
+    ).catch((error: unknown) => {
+      if (!(error instanceof WriteConflict)) throw error;
+      throw new PreflightError(
+        'tempfail',
+        `${first.fixture.path}: keys under ${first.fixture.prefix || 'the namespace'} kept changing while being written ` +
+          `(${maxConflictRetries + 1} attempts): another writer is editing them — run again`,
+      );
+    });
+    if (!written) {
       log.info({ event: 'fixtures.file.unchanged', file });
       results.push({ file, status: 'unchanged', puts: 0, deletes: 0, durationMs: 0 });
       continue;
     }
-    const startedAt = performance.now();
-    await writeFile(client, keys, filePlan);
     const result: FixtureFileResult = {
       file,
       status: 'applied',
@@ -73,22 +116,39 @@ export async function applyFixtures(
   return results;
 }
 
-async function writeFile(client: Etcd3, keys: Keyspace, filePlan: FixtureFilePlan): Promise<void> {
+/** A write and the condition it depends on. */
+interface Guarded {
+  op: IRequestOp;
+  compare: ICompare;
+}
+
+/**
+ * Writes one file's plan with compare-and-swap; false when a condition failed (nothing of that
+ * transaction was written, earlier transactions of a large file may have been).
+ */
+export async function writeFile(client: Etcd3, keys: Keyspace, filePlan: FixtureFilePlan): Promise<boolean> {
   const { fixture } = filePlan;
-  const changes: IRequestOp[] = [
-    ...filePlan.deletes.map(({ key }) => ({ request_delete_range: { key: Buffer.from(keys.full(key)) } })),
-    ...filePlan.puts.map(({ key, after }) => put(keys.full(key), after ?? '')),
+  const changes: Guarded[] = [
+    ...filePlan.deletes.map(({ key, modRevision }) => ({
+      op: { request_delete_range: { key: Buffer.from(keys.full(key)) } },
+      compare: unchangedSince(keys.full(key), modRevision),
+    })),
+    ...filePlan.puts.map(({ key, after, modRevision }) => ({
+      op: put(keys.full(key), after ?? ''),
+      compare: unchangedSince(keys.full(key), modRevision),
+    })),
   ];
-  const record = put(keys.full(recordKey(fixture.file)), fixture.hash);
+  const recordFull = keys.full(recordKey(fixture.file));
+  const record = { op: put(recordFull, fixture.hash), compare: unchangedSince(recordFull, filePlan.recordRevision) };
   try {
     const batches = batch(changes);
-    if (batches.length <= 1 && opsFit([...changes, record])) {
-      await commit(client, [...changes, record]);
-      return;
-    }
-    await inParallel(batches, txnsInFlight, (ops) => commit(client, ops));
-    await commit(client, [record]);
+    if (batches.length <= 1 && opsFit([...changes, record])) return await commit(client, [...changes, record]);
+    await inParallel(batches, txnsInFlight, async (guarded) => {
+      if (!(await commit(client, guarded))) throw new WriteConflict();
+    });
+    return await commit(client, [record]);
   } catch (error) {
+    if (error instanceof WriteConflict) return false;
     throw new PreflightError(
       'software',
       `${fixture.path}: writing to etcd failed: ${reasonOf(error)} — the file is applied again on the next run`,
@@ -99,18 +159,30 @@ async function writeFile(client: Etcd3, keys: Keyspace, filePlan: FixtureFilePla
   }
 }
 
+/** The key is still absent (no mod revision) or still at the revision the plan read. */
+function unchangedSince(key: string, modRevision: string | undefined): ICompare {
+  return modRevision === undefined
+    ? { key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }
+    : { key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: modRevision };
+}
+
 function put(key: string, value: string): IRequestOp {
   return { request_put: { key: Buffer.from(key), value: Buffer.from(value) } };
 }
 
-async function commit(client: Etcd3, ops: IRequestOp[]): Promise<void> {
-  await client.kv.txn({ compare: [], success: ops, failure: [] });
+async function commit(client: Etcd3, guarded: Guarded[]): Promise<boolean> {
+  const response = await client.kv.txn({
+    compare: guarded.map(({ compare }) => compare),
+    success: guarded.map(({ op }) => op),
+    failure: [],
+  });
+  return response.succeeded;
 }
 
 /** Splits operations into transactions within etcd's operation and request-size limits. */
-function batch(ops: IRequestOp[]): IRequestOp[][] {
-  const batches: IRequestOp[][] = [];
-  let current: IRequestOp[] = [];
+function batch(ops: Guarded[]): Guarded[][] {
+  const batches: Guarded[][] = [];
+  let current: Guarded[] = [];
   let bytes = 0;
   for (const op of ops) {
     const size = opBytes(op);
@@ -126,14 +198,14 @@ function batch(ops: IRequestOp[]): IRequestOp[][] {
   return batches;
 }
 
-function opsFit(ops: IRequestOp[]): boolean {
+function opsFit(ops: Guarded[]): boolean {
   return ops.length <= maxOpsPerTxn && ops.reduce((sum, op) => sum + opBytes(op), 0) <= maxBytesPerTxn;
 }
 
-function opBytes(op: IRequestOp): number {
+function opBytes({ op }: Guarded): number {
   const request = op.request_put ?? op.request_delete_range;
-  // 16 bytes covers the protobuf framing of one operation.
-  return (request?.key?.length ?? 0) + (op.request_put?.value?.length ?? 0) + 16;
+  // 32 bytes covers the protobuf framing of one operation and its compare (which repeats the key).
+  return 2 * (request?.key?.length ?? 0) + (op.request_put?.value?.length ?? 0) + 32;
 }
 
 /**

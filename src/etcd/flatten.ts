@@ -1,5 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from 'yaml';
 import { encodeSegment, isReserved, reservedSegment } from './key-path';
+import { isSecretVariable } from './secret-values';
 import { substitute, type Environment, type SubstitutionProblem } from './substitute';
 
 /**
@@ -26,6 +27,8 @@ export interface FlatEntry {
   value: string;
   /** where the value starts in the file */
   offset: number;
+  /** true when a secret-looking variable (`${REDIS_PASSWORD}`) went into the value */
+  secret: boolean;
 }
 
 /** A problem found while flattening, at a source offset; `key` names the entry it concerns. */
@@ -101,7 +104,7 @@ export function flattenData(
       dataProblem(node, `key ${path} is defined twice (first at line ${lineOf(first.offset)})`);
       return;
     }
-    entries.set(path, { value: resolved.value, offset });
+    entries.set(path, { value: resolved.value, offset, secret: resolved.variables.some(isSecretVariable) });
   };
 
   walk(data, prefix, data);
@@ -115,9 +118,12 @@ function keySegment(key: Node | null): string | undefined {
   return undefined;
 }
 
-function scalarText(node: Scalar, env: Environment): { value: string } | { problem: SubstitutionProblem } {
+function scalarText(
+  node: Scalar,
+  env: Environment,
+): { value: string; variables: string[] } | { problem: SubstitutionProblem } {
   if (typeof node.value === 'string') return substitute(node.value, env);
-  return { value: writtenText(node) };
+  return { value: writtenText(node), variables: [] };
 }
 
 /** The scalar as written in the file, so `1.50` is not stored as `1.5`. */

@@ -11,6 +11,8 @@ export interface FixtureChange {
   before?: string;
   /** the value the file puts; undefined for a delete */
   after?: string;
+  /** etcd's mod revision of `before`: the write is conditional on it (compare-and-swap) */
+  modRevision?: string;
 }
 
 /** What applying one file would do. */
@@ -21,6 +23,8 @@ export interface FixtureFilePlan {
   status: 'unchanged' | 'changed';
   /** the hash recorded by the last apply; undefined when the file was never applied */
   recordedHash?: string;
+  /** etcd's mod revision of the hash record, undefined when absent: the record write is conditional on it */
+  recordRevision?: string;
   /** keys to put (absent, or different unless mode is create-only); empty when unchanged */
   puts: FixtureChange[];
   /** keys to delete (mode replace only); empty when unchanged */
@@ -53,10 +57,11 @@ export async function planFixtures(
 
   const plans = await Promise.all(
     files.map(async (fixture): Promise<FixtureFilePlan> => {
-      const recordedHash = records.get(recordKey(fixture.file));
-      if (recordedHash === fixture.hash) return { fixture, status: 'unchanged', recordedHash, puts: [], deletes: [] };
+      const record = records.get(recordKey(fixture.file));
+      const recorded = { recordedHash: record?.value, recordRevision: record?.modRevision };
+      if (record?.value === fixture.hash) return { fixture, status: 'unchanged', ...recorded, puts: [], deletes: [] };
       const existing = await readSubtree(client, keys, fixture.prefix);
-      return { fixture, status: 'changed', recordedHash, ...diff(fixture, existing) };
+      return { fixture, status: 'changed', ...recorded, ...diff(fixture, existing) };
     }),
   );
   const shipped = new Set(files.map((fixture) => recordKey(fixture.file)));
@@ -69,34 +74,44 @@ export function recordKey(file: string): string {
   return joinKey(fixtureRecordsPath, encodeSegment(file));
 }
 
-function diff(fixture: FixtureFile, existing: ReadonlyMap<string, string>): Pick<FixtureFilePlan, 'puts' | 'deletes'> {
+function diff(fixture: FixtureFile, existing: ReadonlyMap<string, Stored>): Pick<FixtureFilePlan, 'puts' | 'deletes'> {
   const puts: FixtureChange[] = [];
   for (const [key, after] of fixture.entries) {
-    const before = existing.get(key);
-    if (before === undefined || (fixture.mode !== 'create-only' && before !== after)) puts.push({ key, before, after });
+    const stored = existing.get(key);
+    if (stored === undefined) puts.push({ key, after });
+    else if (fixture.mode !== 'create-only' && stored.value !== after)
+      puts.push({ key, before: stored.value, after, modRevision: stored.modRevision });
   }
   const deletes: FixtureChange[] = [];
   if (fixture.mode === 'replace') {
-    for (const [key, before] of existing) {
-      if (!fixture.entries.has(key) && !isReserved(key)) deletes.push({ key, before });
+    for (const [key, { value, modRevision }] of existing) {
+      if (!fixture.entries.has(key) && !fixture.keep.has(key) && !isReserved(key))
+        deletes.push({ key, before: value, modRevision });
     }
   }
   return { puts, deletes };
 }
 
+/** A value in etcd and the revision of its last write. */
+interface Stored {
+  value: string;
+  modRevision: string;
+}
+
 /** Every key at or below `relativeBase`, relative to the namespace, read at one revision. */
-async function readSubtree(client: Etcd3, keys: Keyspace, relativeBase: string): Promise<Map<string, string>> {
+async function readSubtree(client: Etcd3, keys: Keyspace, relativeBase: string): Promise<Map<string, Stored>> {
   const { start, end } = keys.subtree(relativeBase);
-  const values = new Map<string, string>();
+  const values = new Map<string, Stored>();
   let from = start;
   let revision: string | undefined;
   try {
     for (;;) {
       const page = await client.kv.range({ key: from, range_end: end, limit: rangePageSize, revision });
       revision ??= page.header.revision;
-      for (const { key, value } of page.kvs) {
+      for (const { key, value, mod_revision } of page.kvs) {
         const relative = keys.relative(key.toString());
-        if (relative !== undefined && isWithin(relative, relativeBase)) values.set(relative, value.toString());
+        if (relative !== undefined && isWithin(relative, relativeBase))
+          values.set(relative, { value: value.toString(), modRevision: mod_revision });
       }
       const last = page.kvs.at(-1);
       if (!page.more || last === undefined) return values;

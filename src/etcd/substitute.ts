@@ -1,6 +1,13 @@
 /**
- * `${VAR}` and `${VAR:-default}` in fixture values, as in docker compose: the default applies when
- * the variable is unset or empty, `$$` is a literal `$`, and any other `$` is left as it is.
+ * `${NAME}` and `${NAME:-default}` in fixture values. The rules are deliberately narrower than
+ * docker compose's, so that a secret such as `pa$$word` or `a$b` arrives exactly as written:
+ *
+ * - `${NAME}` is the variable's value (an error when unset; empty is kept);
+ * - `${NAME:-default}` is the value, or `default` when the variable is unset or empty;
+ * - `$${` is a literal `${` (the only escape);
+ * - every other `$` is literal: `$$`, `$5`, `$HOME`, a trailing `$` all stay as they are.
+ *
+ * `${` that does not form one of the two references is an error naming the value, never guessed.
  * The environment is passed in: nothing under src/ reads process.env.
  */
 
@@ -10,8 +17,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 /** Why a value could not be resolved; the caller adds file, line and key. */
 export type SubstitutionProblem = { kind: 'config'; variable: string } | { kind: 'data'; reason: string };
 
-/** The resolved value, or the first problem met while resolving it. */
-export type SubstitutionResult = { value: string } | { problem: SubstitutionProblem };
+/** The resolved value and the variables it read, or the first problem met while resolving it. */
+export type SubstitutionResult = { value: string; variables: string[] } | { problem: SubstitutionProblem };
 
 const reference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
@@ -19,6 +26,7 @@ const reference = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 export function substitute(text: string, env: Environment): SubstitutionResult {
   let value = '';
   let index = 0;
+  const variables: string[] = [];
   while (index < text.length) {
     const dollar = text.indexOf('$', index);
     if (dollar === -1) {
@@ -26,13 +34,12 @@ export function substitute(text: string, env: Environment): SubstitutionResult {
       break;
     }
     value += text.slice(index, dollar);
-    const next = text[dollar + 1];
-    if (next === '$') {
-      value += '$';
-      index = dollar + 2;
+    if (text.startsWith('$${', dollar)) {
+      value += '${';
+      index = dollar + 3;
       continue;
     }
-    if (next !== '{') {
+    if (text[dollar + 1] !== '{') {
       value += '$';
       index = dollar + 1;
       continue;
@@ -42,7 +49,7 @@ export function substitute(text: string, env: Environment): SubstitutionResult {
       return {
         problem: {
           kind: 'data',
-          reason: `unterminated "\${" in value: close it with "}" or write "$$" for a literal "$"`,
+          reason: `unterminated "\${" in value: close it with "}" or write "$\${" for a literal "\${"`,
         },
       };
     }
@@ -52,12 +59,13 @@ export function substitute(text: string, env: Environment): SubstitutionResult {
       return {
         problem: {
           kind: 'data',
-          reason: `"\${${inner}}" is not a variable reference: write \${NAME} or \${NAME:-default}`,
+          reason: `"\${${inner}}" is not a variable reference: write \${NAME} or \${NAME:-default}, or "$\${" for a literal "\${"`,
         },
       };
     }
     const [, name, fallback] = match;
     const current = env[name];
+    variables.push(name);
     if (current !== undefined && (current !== '' || fallback === undefined)) {
       value += current;
     } else if (fallback !== undefined) {
@@ -67,5 +75,5 @@ export function substitute(text: string, env: Environment): SubstitutionResult {
     }
     index = close + 1;
   }
-  return { value };
+  return { value, variables };
 }

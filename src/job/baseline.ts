@@ -8,6 +8,7 @@ import { connect, quoteIdentifier } from '../postgres/connection';
 import { baselineHeaderPrefix } from '../postgres/apply-baseline';
 import { failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
 import { PreflightError, reasonOf } from '../core/errors';
+import { JobEvents } from '../core/events';
 import { runJob } from './run-job';
 
 /**
@@ -21,7 +22,7 @@ export async function writeBaseline(
   signal: AbortSignal,
   outFile: string,
 ): Promise<string[]> {
-  const pgDump = findPgTool('pg_dump', config.fixtureEnv.PATH);
+  const pgDump = findPgTool('pg_dump', config.environment.PATH);
   if (!pgDump) throw new PreflightError('config', 'preflight baseline needs pg_dump: install postgresql-client');
   const scratch = `preflight_baseline_${randomBytes(4).toString('hex')}`;
   const admin = await connect(config.postgres, config.applicationName, 'postgres');
@@ -38,10 +39,13 @@ export async function writeBaseline(
       baseline: false,
       reportFile: null,
     };
-    const outcome = await runJob(scratchConfig, log, signal);
+    const names: string[] = [];
+    const events = new JobEvents();
+    events.on((event) => {
+      if (event.type === 'migration.finished' && event.direction === 'up') names.push(event.name);
+    });
+    const outcome = await runJob(scratchConfig, log, signal, events);
     if (outcome.error !== undefined) throw outcome.error;
-    const migrate = outcome.report.steps.find((step) => step.step === 'migrate');
-    const names = ((migrate?.details?.applied ?? []) as Array<{ name: string }>).map((run) => run.name);
     const dumpFile = join(workDir, 'dump.sql');
     const location = { schema: config.schema, table: config.migrationsTable };
     const excluded = [location.table, `preflight_${location.table}`].map(
@@ -61,7 +65,7 @@ export async function writeBaseline(
         dumpFile,
       ],
       { settings: config.postgres, applicationName: config.applicationName, database: scratch },
-      config.fixtureEnv,
+      config.environment,
       signal,
     );
     if (result.exitCode !== 0)

@@ -1,5 +1,14 @@
 import type { Client } from 'pg';
 import type { Redis } from 'ioredis';
+import {
+  countOldSessions,
+  deleteOldBatch,
+  missingHistoryTable,
+  oldKernelPage,
+  vacuumHistory,
+  type HistoryTable,
+} from '../postgres/history';
+import { countKernelKeys, unlinkKernelKeys } from '../redis/history';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
@@ -31,14 +40,6 @@ export interface ClearHistoryResult {
   batches: number;
   vacuumed: boolean;
   durationMs: number;
-}
-
-/**
- * The platform keeps per-kernel data in Redis under `kernel.<kernel id>.stats` (resource usage)
- * and `kernel.<kernel id>.events` (the kernel's event stream); they die with the kernel's row.
- */
-export function kernelRedisKeys(kernelId: string): string[] {
-  return [`kernel.${kernelId}.stats`, `kernel.${kernelId}.events`];
 }
 
 /** Deletes terminated kernels and sessions older than the cutoff, in batches, and the kernels' Redis keys. */
@@ -92,18 +93,10 @@ interface Counts {
 }
 
 async function requireTables(pg: Client): Promise<void> {
-  for (const table of ['kernels', 'sessions']) {
-    const { rows } = await pg.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
-    if (rows[0].found === null)
-      throw new PreflightError('data', `clear-history: table ${table} does not exist — run preflight run first`);
-  }
+  const missing = await missingHistoryTable(pg);
+  if (missing)
+    throw new PreflightError('data', `clear-history: table ${missing} does not exist — run preflight run first`);
 }
-
-const oldKernels = 'SELECT id FROM kernels WHERE terminated_at < $1';
-// A session goes only once none of its kernels is left, so ON DELETE CASCADE finds no kernel to
-// remove behind clear-history's back (whose Redis keys would then stay).
-const oldSessions =
-  'SELECT id FROM sessions s WHERE s.terminated_at < $1 AND NOT EXISTS (SELECT 1 FROM kernels k WHERE k.session_id = s.id)';
 
 /**
  * Each batch is one transaction: delete the rows, UNLINK their Redis keys, then COMMIT. Redis goes
@@ -152,32 +145,19 @@ async function deleteBatch(
   pg: Client,
   redis: Redis | undefined,
   log: Logger,
-  table: 'kernels' | 'sessions',
+  table: HistoryTable,
   cutoff: Date,
   batchSize: number,
 ): Promise<{ deleted: number; redisKeys: number }> {
-  const select = table === 'kernels' ? oldKernels : oldSessions;
-  await pg.query('BEGIN');
+  // Redis goes before the commit on purpose (see deleteInBatches).
+  const unlink = (ids: string[]) =>
+    table === 'kernels' && redis ? redisStep(() => unlinkKernelKeys(redis, ids)) : Promise.resolve(0);
   try {
-    const { rows } = await pg.query<{ id: string }>(
-      `DELETE FROM ${table} WHERE id IN (${select} LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id`,
-      [cutoff, batchSize],
+    const batch = await deleteOldBatch(pg, table, cutoff, batchSize, unlink, (rollbackError) =>
+      log.warn({ event: 'clear-history.rollback_failed', table, error: reasonOf(rollbackError) }),
     );
-    const redisKeys =
-      table === 'kernels' && redis
-        ? await unlinkKernelKeys(
-            redis,
-            rows.map((row) => row.id),
-          )
-        : 0;
-    await pg.query('COMMIT');
-    return { deleted: rows.length, redisKeys };
+    return { deleted: batch.deleted, redisKeys: batch.sideEffects };
   } catch (error) {
-    await pg
-      .query('ROLLBACK')
-      .catch((rollbackError: unknown) =>
-        log.warn({ event: 'clear-history.rollback_failed', table, error: reasonOf(rollbackError) }),
-      );
     if (error instanceof PreflightError) throw error;
     throw new PreflightError(
       'software',
@@ -185,13 +165,6 @@ async function deleteBatch(
       { cause: error },
     );
   }
-}
-
-/** UNLINK (non-blocking DEL) of each kernel's keys, pipelined; returns how many existed. */
-async function unlinkKernelKeys(redis: Redis, kernelIds: string[]): Promise<number> {
-  const pipeline = redis.pipeline();
-  for (const id of kernelIds) pipeline.unlink(...kernelRedisKeys(id));
-  return sumReplies(await execRedis(() => pipeline.exec()));
 }
 
 /** A dry run: the same selection, read in keyset pages, with EXISTS for the Redis keys. */
@@ -205,37 +178,20 @@ async function countOnly(
   const counts: Counts = { kernels: 0, sessions: 0, redisKeys: 0, batches: 0 };
   for (let after = '00000000-0000-0000-0000-000000000000'; ;) {
     if (signal.aborted) throw interrupted(signal, 'during clear-history --dry-run');
-    const { rows } = await pg.query<{ id: string }>(`${oldKernels} AND id > $2 ORDER BY id LIMIT $3`, [
-      cutoff,
-      after,
-      batchSize,
-    ]);
-    if (rows.length === 0) break;
-    counts.kernels += rows.length;
-    if (redis) {
-      const pipeline = redis.pipeline();
-      for (const { id } of rows) pipeline.exists(...kernelRedisKeys(id));
-      counts.redisKeys += sumReplies(await execRedis(() => pipeline.exec()));
-    }
-    after = rows[rows.length - 1].id;
+    const ids = await oldKernelPage(pg, cutoff, after, batchSize);
+    if (ids.length === 0) break;
+    counts.kernels += ids.length;
+    if (redis) counts.redisKeys += await redisStep(() => countKernelKeys(redis, ids));
+    after = ids[ids.length - 1];
   }
-  // Sessions that will have no kernel left once the old kernels are gone.
-  const { rows } = await pg.query<{ sessions: string }>(
-    `SELECT count(*) AS sessions FROM sessions s WHERE s.terminated_at < $1
-       AND NOT EXISTS (SELECT 1 FROM kernels k WHERE k.session_id = s.id AND (k.terminated_at < $1) IS NOT TRUE)`,
-    [cutoff],
-  );
-  counts.sessions = Number(rows[0].sessions);
+  counts.sessions = await countOldSessions(pg, cutoff);
   return counts;
 }
 
-type PipelineReplies = Array<[Error | null, unknown]> | null;
-
-/** Runs a pipeline; a lost connection or a failed command becomes one 'unavailable' error. */
-async function execRedis(exec: () => Promise<PipelineReplies>): Promise<PipelineReplies> {
-  let replies: PipelineReplies;
+/** A lost Redis connection or a failed command becomes one 'unavailable' error. */
+async function redisStep(work: () => Promise<number>): Promise<number> {
   try {
-    replies = await exec();
+    return await work();
   } catch (error) {
     throw new PreflightError(
       'unavailable',
@@ -243,25 +199,13 @@ async function execRedis(exec: () => Promise<PipelineReplies>): Promise<Pipeline
       { cause: error },
     );
   }
-  const failed = replies?.find(([error]) => error !== null);
-  if (failed)
-    throw new PreflightError(
-      'unavailable',
-      `clear-history: Redis failed while removing kernel keys (this batch rolled back): ${reasonOf(failed[0])}`,
-      { cause: failed[0] },
-    );
-  return replies;
 }
 
-function sumReplies(replies: PipelineReplies): number {
-  return (replies ?? []).reduce((sum, [, value]) => sum + Number(value), 0);
-}
-
-/** VACUUM cannot run inside a transaction block; the client is outside one here. */
+/** VACUUM (ANALYZE) after the deletions, outside any transaction. */
 async function vacuumTables(pg: Client, log: Logger): Promise<void> {
   const started = performance.now();
   try {
-    await pg.query('VACUUM (ANALYZE) kernels, sessions');
+    await vacuumHistory(pg);
   } catch (error) {
     throw new PreflightError(
       'software',

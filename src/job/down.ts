@@ -1,16 +1,18 @@
 import type { Config } from '../config';
+import { PreflightError } from '../core/errors';
+import type { JobEvents } from '../core/events';
+import { interrupted } from '../core/retry';
 import type { Logger } from '../log/logger';
-import { unlock } from '../postgres/advisory-lock';
 import { readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
 import { revertMigrations, type MigrationRun } from '../postgres/run-migrations';
-import { PreflightError, reasonOf } from '../core/errors';
-import { acquireJobLock } from './job-lock';
-import { executorOptions } from './migrate-step';
+import { executorOptions } from './executor-options';
 import { planMigrations } from './plan';
-import { interrupted } from '../core/retry';
-import { waitForEtcd, waitForPostgres, waitForRedis } from './wait-for-stores';
+import { withJob } from './run-job';
+import { lockStep, releaseLock } from './steps/lock';
+import { runStep, sessionOf } from './steps/step';
+import { waitStep } from './steps/wait';
 
 /** How far to go back: the last `count` applied migrations, or every one applied after `to`. */
 export type DownTarget = { count: number } | { to: string };
@@ -21,30 +23,18 @@ export async function down(
   log: Logger,
   signal: AbortSignal,
   target: DownTarget,
+  events?: JobEvents,
 ): Promise<MigrationRun[]> {
   const sources = await migrationCatalog(config.migrationsPath);
-  const lockClient = await waitForPostgres(config, log, signal);
   // Migrations may need the other stores to undo their cross-store effects (ConcurrencyUsedToRedis).
-  const [etcd, redis] = await Promise.all([waitForEtcd(config, log, signal), waitForRedis(config, log, signal)]).catch(
-    async (error: unknown) => {
-      await lockClient.end();
-      throw error;
-    },
-  );
-  let migrationPid: number | undefined;
-  const cancel = () => {
-    if (migrationPid !== undefined)
-      lockClient
-        .query('SELECT pg_cancel_backend($1)', [migrationPid])
-        .catch((error: unknown) => log.warn({ event: 'job.cancel_failed', error: reasonOf(error) }));
-  };
-  signal.addEventListener('abort', cancel, { once: true });
-  try {
-    const lock = await acquireJobLock(lockClient, config, log, signal);
+  return withJob({ config, log, signal, events }, async (job) => {
+    await runStep(waitStep, job, undefined);
+    const lock = await runStep(lockStep, job, undefined);
     try {
+      const session = sessionOf(job);
       const location = { schema: config.schema, table: config.migrationsTable };
-      const applied = await readApplied(lockClient, location);
-      const plan = planMigrations(sources, applied, await readLedger(lockClient, location));
+      const applied = await readApplied(session, location);
+      const plan = planMigrations(sources, applied, await readLedger(session, location));
       const chosen =
         'count' in target ? applied.slice(Math.max(applied.length - target.count, 0)) : after(applied, target.to);
       const newestFirst = chosen.reverse();
@@ -69,20 +59,14 @@ export async function down(
       const toRevert = newestFirst.map((migration) => sources.find((source) => source.name === migration.name)!);
       const runs = await revertMigrations(
         toRevert,
-        executorOptions(config, log, signal, lockClient, (pid) => (migrationPid = pid), { etcd, redis }),
+        executorOptions(job, (pid) => (job.migrationPid = pid)),
       );
       if (signal.aborted) throw interrupted(signal, 'between migrations');
       return runs;
     } finally {
-      await unlock(lockClient, lock.keys).catch((error: unknown) =>
-        log.warn({ event: 'lock.release_failed', error: reasonOf(error) }),
-      );
+      await releaseLock(job, lock);
     }
-  } finally {
-    signal.removeEventListener('abort', cancel);
-    etcd?.close();
-    await Promise.all([lockClient.end(), redis?.quit()]);
-  }
+  });
 }
 
 function after<T extends { name: string }>(applied: T[], name: string): T[] {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import type { Config } from '../config';
-import type { LogEvent, Logger } from '../log/logger';
-import { createRedactor } from '../log/redact';
+import type { Logger } from '../log/logger';
+import { JobEvents } from '../core/events';
 import { connect, quoteIdentifier, serverVersionNumber, sqlState } from '../postgres/connection';
 import { ledgerName } from '../postgres/ledger';
 import { qualifiedName } from '../postgres/migrations-table';
@@ -10,7 +10,6 @@ import { startLockSampler, type TableLock } from '../postgres/lock-sampler';
 import { dumpFormat, failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
 import { down } from './down';
 import { PreflightError, reasonOf } from '../core/errors';
-import type { JobReport } from './report';
 import { interrupted } from '../core/retry';
 import { runJob } from './run-job';
 
@@ -55,7 +54,7 @@ export async function rehearse(config: Config, log: Logger, signal: AbortSignal,
     throw new PreflightError('data', `preflight rehearse --from ${dump}: ${what}`);
   }
   const tool = format === 'archive' ? 'pg_restore' : 'psql';
-  const program = findPgTool(tool, config.fixtureEnv.PATH);
+  const program = findPgTool(tool, config.environment.PATH);
   if (program === undefined)
     throw new PreflightError(
       'config',
@@ -93,12 +92,12 @@ export async function rehearse(config: Config, log: Logger, signal: AbortSignal,
       program,
       args,
       { settings: config.postgres, applicationName, database: scratchDatabase },
-      config.fixtureEnv,
+      config.environment,
       signal,
     );
     if (signal.aborted) throw interrupted(signal, 'while restoring the dump');
     if (restored.exitCode !== 0) {
-      const reason = createRedactor(config.secrets)(failureReason(restored.stderr));
+      const reason = log.redact(failureReason(restored.stderr));
       throw new PreflightError('data', `${tool} could not restore it into ${scratchDatabase}: ${reason}`);
     }
     result.restoreMs = Math.round(performance.now() - restoreStarted);
@@ -149,30 +148,27 @@ async function rehearseMigrations(
   const runs: Array<Pick<RehearsedMigration, 'name' | 'phase' | 'durationMs'>> = [];
   const inTransaction = new Map<string, boolean>();
   let phase: RehearsedMigration['phase'] = 'up';
-  const tracked = tracking(log, (event) => {
-    if (event.event === 'migration.started' || event.event === 'revert.started') {
+  const events = new JobEvents();
+  events.on((event) => {
+    if (event.type === 'migration.started') {
       // Under PREFLIGHT_TRANSACTION=all the first migration's locks stay held while the next ones run.
-      inTransaction.set(
-        `${phase} ${String(event.name)}`,
-        event.transaction === true && scratch.transactionMode === 'each',
-      );
-      sampler.begin(`${phase} ${String(event.name)}`);
+      inTransaction.set(`${phase} ${event.name}`, event.transaction && scratch.transactionMode === 'each');
+      sampler.begin(`${phase} ${event.name}`);
     }
-    if (event.event === 'migration.applied' || event.event === 'migration.reverted') sampler.end();
+    if (event.type === 'migration.finished') {
+      sampler.end();
+      runs.push({ name: event.name, phase, durationMs: event.durationMs });
+    }
   });
-  const collect = (done: Array<{ name: string; durationMs: number }>) =>
-    runs.push(...done.map((run) => ({ name: run.name, phase, durationMs: run.durationMs })));
   let error: unknown;
   try {
-    const first = await runJob(scratch, tracked, signal);
-    collect(appliedRuns(first.report));
+    const first = await runJob(scratch, log, signal, events);
     if (first.error !== undefined) throw first.error;
     if (runs.length > 0) {
       phase = 'down';
-      collect(await down(scratch, tracked, signal, { count: 1 }));
+      await down(scratch, log, signal, { count: 1 }, events);
       phase = 'up again';
-      const again = await runJob(scratch, tracked, signal);
-      collect(appliedRuns(again.report));
+      const again = await runJob(scratch, log, signal, events);
       if (again.error !== undefined) throw again.error;
     }
   } catch (failure) {
@@ -206,25 +202,6 @@ function scratchConfig(config: Config, database: string): Config {
     createDatabase: false,
     reportFile: null,
   };
-}
-
-/** The migrate step's per-migration durations, from the report the job returns. */
-function appliedRuns(report: JobReport): Array<{ name: string; durationMs: number }> {
-  const applied = report.steps.find((step) => step.step === 'migrate')?.details?.applied;
-  if (!Array.isArray(applied)) return [];
-  return applied.filter((run: unknown): run is { name: string; durationMs: number } => {
-    const candidate = run as { name?: unknown; durationMs?: unknown } | null;
-    return typeof candidate?.name === 'string' && typeof candidate.durationMs === 'number';
-  });
-}
-
-/** The same logger, telling `onEvent` about every event first (to know which migration runs). */
-function tracking(log: Logger, onEvent: (event: LogEvent) => void): Logger {
-  const forward = (level: keyof Logger) => (event: LogEvent) => {
-    onEvent(event);
-    log[level](event);
-  };
-  return { error: forward('error'), warn: forward('warn'), info: forward('info'), debug: forward('debug') };
 }
 
 /** DROP ... WITH (FORCE) ends the migration's connection if an interrupted job left one (PostgreSQL 13+). */

@@ -1,12 +1,15 @@
 import { access, constants, writeFile } from 'node:fs/promises';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from '../core/errors';
+import { hostname } from 'node:os';
+import type { JobEvents, StepName, StepStatus } from '../core/events';
+import { exitCodeOf, PreflightError, reasonOf } from '../core/errors';
+import { preflightVersion } from '../core/version';
 
 /** One step of the pipeline, as the report shows it. */
 export interface StepRecord {
-  step: string;
-  status: 'applied' | 'unchanged' | 'skipped' | 'failed';
+  step: StepName;
+  status: StepStatus;
   durationMs: number;
   details?: Record<string, unknown>;
 }
@@ -22,6 +25,46 @@ export interface JobReport {
   lockWaitMs: number | null;
   steps: StepRecord[];
   error?: string;
+}
+
+/**
+ * Builds the job's report from its events; `finish` seals it with the outcome. Subscribes at once,
+ * so create it before the first step runs.
+ */
+export function collectReport(config: Config, events: JobEvents): { finish(failure: unknown): JobReport } {
+  const startedAt = new Date();
+  const started = performance.now();
+  const steps: StepRecord[] = [];
+  let lockWaitMs: number | null = null;
+  const unsubscribe = events.on((event) => {
+    if (event.type === 'step.finished') {
+      const { step, status, durationMs, details } = event;
+      steps.push({ step, status, durationMs, details });
+    }
+    if (event.type === 'lock.acquired') lockWaitMs = event.waitedMs;
+  });
+  return {
+    finish(failure) {
+      unsubscribe();
+      const failed = failure !== undefined;
+      return {
+        status: failed ? 'failed' : 'ok',
+        exitCode: failed ? exitCodeOf(failure) : 0,
+        preflightVersion,
+        host: hostname(),
+        database: config.postgres.database,
+        startedAt: startedAt.toISOString(),
+        durationMs: Math.round(performance.now() - started),
+        lockWaitMs,
+        steps,
+        error: !failed
+          ? undefined
+          : failure instanceof PreflightError
+            ? failure.message
+            : `internal error: ${reasonOf(failure)}`,
+      };
+    },
+  };
 }
 
 /** Kubernetes reads at most 4096 bytes of the termination message. */
@@ -72,15 +115,10 @@ export function serializeReport(report: JobReport): string {
   return text;
 }
 
-export async function writeReport(
-  path: string | null,
-  report: JobReport,
-  redact: (text: string) => string,
-  log: Logger,
-): Promise<void> {
+export async function writeReport(path: string | null, report: JobReport, log: Logger): Promise<void> {
   if (path === null) return;
   try {
-    await writeFile(path, `${redact(serializeReport(report))}\n`);
+    await writeFile(path, `${log.redact(serializeReport(report))}\n`);
   } catch (error) {
     // The work is done and recorded; a lost report must not turn a success into a retry.
     log.error({ event: 'report.write_failed', file: path, error: reasonOf(error) });

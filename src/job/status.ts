@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger';
 import { readLedger } from '../postgres/ledger';
 import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
+import { planFixtureSync, type FixtureSync } from './fixtures-sync';
 import { planMigrations, planRefusal } from './plan';
 import { waitForPostgres } from './wait-for-stores';
 
@@ -21,9 +22,24 @@ export interface Status {
   state: 'up-to-date' | 'pending' | 'inconsistent';
   /** why the state is inconsistent: the refusal `run` would give */
   problem?: string;
+  /** etcd fixtures (when etcd is configured and asked for): in-sync, or the files an apply would write */
+  fixtures?: Pick<FixtureSync, 'state' | 'changedFiles' | 'puts' | 'deletes'>;
 }
 
-export async function status(config: Config, log: Logger, signal: AbortSignal): Promise<Status> {
+/** `fixtures: true` (status, not verify) also plans the etcd fixtures; changes there make the state pending. */
+export async function status(
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+  options: { fixtures?: boolean } = {},
+): Promise<Status> {
+  const sync = options.fixtures && config.etcd ? await planFixtureSync(config, log, signal) : undefined;
+  const fixtures = sync && {
+    state: sync.state,
+    changedFiles: sync.changedFiles,
+    puts: sync.puts,
+    deletes: sync.deletes,
+  };
   const sources = await migrationCatalog(config.migrationsPath);
   const client = await waitForPostgres(config, log, signal);
   try {
@@ -37,8 +53,13 @@ export async function status(config: Config, log: Logger, signal: AbortSignal): 
       unknown: plan.unknown.map((migration) => migration.name),
       drifted: plan.drifted.map((drift) => drift.name),
       outOfOrder: plan.outOfOrder.map((source) => source.name),
-      state: refusal ? 'inconsistent' : plan.pending.length > 0 ? 'pending' : 'up-to-date',
+      state: refusal
+        ? 'inconsistent'
+        : plan.pending.length > 0 || fixtures?.state === 'changes'
+          ? 'pending'
+          : 'up-to-date',
       problem: refusal?.message,
+      fixtures,
     };
   } finally {
     await client.end();

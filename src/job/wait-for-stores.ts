@@ -17,7 +17,7 @@ import {
 
 /** Waiting for a store: 100 ms doubling to 2 s, until PREFLIGHT_WAIT_TIMEOUT. */
 function waitPolicy(
-  config: Config,
+  config: Pick<Config, 'waitTimeoutMs'>,
   log: Logger,
   signal: AbortSignal,
   store: string,
@@ -81,7 +81,11 @@ export async function waitForPostgres(config: Config, log: Logger, signal: Abort
   return client;
 }
 
-export async function waitForEtcd(config: Config, log: Logger, signal: AbortSignal): Promise<Etcd3 | undefined> {
+export async function waitForEtcd(
+  config: Pick<Config, 'etcd' | 'waitTimeoutMs'>,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<Etcd3 | undefined> {
   const settings = config.etcd;
   if (!settings) return undefined;
   const started = performance.now();

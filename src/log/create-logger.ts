@@ -50,5 +50,5 @@ export function createLogger(options: LoggerOptions): Logger {
     const { message, ...fields } = event;
     logger.log({ level, message: message ?? '', ...fields });
   };
-  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
+  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug'), redact };
 }

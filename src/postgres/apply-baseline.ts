@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
-import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
 import { preflightVersion } from '../core/version';
@@ -23,13 +22,13 @@ export const baselineHeaderPrefix = '-- preflight baseline: ';
  */
 export async function applyBaseline(
   client: Client,
-  config: Config,
+  migrationsPath: string,
   location: MigrationsTable,
   sources: MigrationSource[],
   log: Logger,
   stores: Omit<MigrationContext, 'log'>,
 ): Promise<string[]> {
-  const file = join(migrationsDirectory(config.migrationsPath), baselineFileName);
+  const file = join(migrationsDirectory(migrationsPath), baselineFileName);
   try {
     await access(file);
   } catch {

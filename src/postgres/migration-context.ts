@@ -40,5 +40,7 @@ export function migrationContext(queryRunner: QueryRunner | BaselineRunner): Mig
     MigrationContext | undefined;
   if (context) return context;
   const toConsole = (event: { event: string }) => console.log(JSON.stringify(event));
-  return { log: { error: toConsole, warn: toConsole, info: toConsole, debug: () => undefined } };
+  return {
+    log: { error: toConsole, warn: toConsole, info: toConsole, debug: () => undefined, redact: (text) => text },
+  };
 }

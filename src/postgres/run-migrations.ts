@@ -2,6 +2,7 @@ import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
+import type { JobEvents } from '../core/events';
 import { retrying } from '../core/retry';
 import { reportInvalidIndexes } from './invalid-index';
 import { postgresClientConfig, sqlState } from './connection';
@@ -24,6 +25,8 @@ export interface ExecutorOptions {
   appliedBy: string;
   preflightVersion: string;
   log: Logger;
+  /** migration.started / migration.finished go here; the logger and the report subscribe */
+  events: JobEvents;
   /** aborted when the job is asked to stop: no further migration starts */
   signal: AbortSignal;
   /** told the backend pid of the migration connection, so a stop request can cancel its statement */
@@ -155,24 +158,21 @@ async function withRetries(
   const causeOf = (error: unknown) => (error instanceof PreflightError ? error.cause : error);
   const isLockTimeout = (error: unknown) => sqlState(causeOf(error)) === lockTimeoutState;
   try {
-    return await retrying(
-      async ({ number }) => ({ ...(await runOne(runner, step, pid, options, false)), attempts: number + 1 }),
-      {
-        initialDelayMs: 500,
-        maxDelayMs: 10_000,
-        maxRetries: options.ddlRetries,
-        signal: options.signal,
-        isRetryable: isLockTimeout,
-        onRetry: (attempt, error, delayMs) =>
-          options.log.warn({
-            event: 'migration.lock_timeout',
-            name: step.source.name,
-            attempt,
-            retryInMs: delayMs,
-            error: reasonOf(causeOf(error)),
-          }),
-      },
-    );
+    return await retrying(({ number }) => runOne(runner, step, pid, options, false, number + 1), {
+      initialDelayMs: 500,
+      maxDelayMs: 10_000,
+      maxRetries: options.ddlRetries,
+      signal: options.signal,
+      isRetryable: isLockTimeout,
+      onRetry: (attempt, error, delayMs) =>
+        options.log.warn({
+          event: 'migration.lock_timeout',
+          name: step.source.name,
+          attempt,
+          retryInMs: delayMs,
+          error: reasonOf(causeOf(error)),
+        }),
+    });
   } catch (error) {
     if (!isLockTimeout(error) || options.signal.aborted) throw error;
     const attempts = options.ddlRetries + 1;
@@ -190,6 +190,7 @@ async function runOne(
   pid: number,
   options: ExecutorOptions,
   insideOuterTransaction: boolean,
+  attempts = 1,
 ): Promise<MigrationRun> {
   const { source, migration, direction } = step;
   const inTransaction =
@@ -197,11 +198,8 @@ async function runOne(
   if (!inTransaction && !insideOuterTransaction) await reportInvalidIndexes(runner, source.name, options.log);
   const started = performance.now();
   const event = direction === 'up' ? 'migration' : 'revert';
-  options.log.info({
-    event: `${event}.started`,
-    name: source.name,
-    transaction: inTransaction || insideOuterTransaction,
-  });
+  const transaction = inTransaction || insideOuterTransaction;
+  options.events.emit({ type: 'migration.started', name: source.name, direction, transaction });
   const heartbeat = setInterval(() => {
     const elapsedMs = Math.round(performance.now() - started);
     void (options.describeBackend?.(pid) ?? Promise.resolve(undefined)).then(
@@ -240,12 +238,8 @@ async function runOne(
     clearInterval(heartbeat);
   }
   const durationMs = Math.round(performance.now() - started);
-  options.log.info({
-    event: direction === 'up' ? 'migration.applied' : 'migration.reverted',
-    name: source.name,
-    durationMs,
-  });
-  return { name: source.name, durationMs, transaction: inTransaction || insideOuterTransaction, attempts: 1 };
+  options.events.emit({ type: 'migration.finished', name: source.name, direction, durationMs, transaction, attempts });
+  return { name: source.name, durationMs, transaction, attempts };
 }
 
 function failure(step: Step, error: unknown, rolledBack: boolean, signal: AbortSignal): PreflightError {

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { retentionCutoff } from '../../src/config/retention';
-import { clearHistory, kernelRedisKeys } from '../../src/job/clear-history';
+import { clearHistory } from '../../src/job/clear-history';
+import { kernelRedisKeys } from '../../src/redis/history';
 import { PreflightError } from '../../src/core/errors';
 import type { LogEvent, Logger } from '../../src/log/logger';
 import {
@@ -219,7 +220,7 @@ test('a stop request between batches ends at a safe point with the finished batc
       events.push(event);
       if (event.event === 'clear-history.progress') stop.abort('SIGTERM');
     };
-    const log: Logger = { error: record, warn: record, info: record, debug: record };
+    const log: Logger = { error: record, warn: record, info: record, debug: record, redact: (text) => text };
     const options = { cutoff: retentionCutoff('30d', new Date()), batchSize: 2 };
     await assert.rejects(
       clearHistory(config, log, stop.signal, options),

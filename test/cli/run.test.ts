@@ -23,7 +23,7 @@ test('a first run applies every migration and the fixtures; a second run applies
     assert.ok(Buffer.byteLength(fs.readFileSync(reportFile)) < 4096);
     assert.deepEqual(
       report.steps.map((step: { step: string }) => step.step),
-      ['wait', 'check', 'lock', 'plan', 'migrate', 'seed', 'fixtures'],
+      ['wait', 'check', 'lock', 'plan', 'backup', 'migrate', 'seed', 'fixtures'],
     );
     assert.equal(appliedCount(first.lines), platformMigrationNames().length);
 
@@ -46,6 +46,7 @@ test('a first run applies every migration and the fixtures; a second run applies
         check: 'applied',
         lock: 'applied',
         plan: 'applied',
+        backup: 'skipped',
         migrate: 'unchanged',
         seed: 'skipped',
         fixtures: 'unchanged',

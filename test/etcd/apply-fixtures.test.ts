@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
-import { applyFixtures, planFixtures } from '../../src/etcd/apply-fixtures';
+import { applyFixtures, planFixtures, type FixtureChange } from '../../src/etcd/apply-fixtures';
 import { PreflightError } from '../../src/core/errors';
 import { etcdNamespace } from '../support/context';
 import { countKvCalls, fixtures, memoryLogger, modRevisions, readNamespace, writtenSince } from './etcd-helpers';
@@ -187,8 +187,9 @@ describe('applying etcd fixtures', () => {
     const plan = await planFixtures(client, ns, files);
     assert.deepEqual(await modRevisions(client, ns), before);
     assert.equal(plan.files[0].status, 'changed');
-    assert.deepEqual(plan.files[0].puts, [{ key: 'config/redis/addr', before: 'old:1', after: 'new:2' }]);
-    assert.deepEqual(plan.files[0].deletes, [{ key: 'config/unlisted', before: 'u' }]);
+    const shown = ({ key, before, after }: FixtureChange) => ({ key, before, after });
+    assert.deepEqual(plan.files[0].puts.map(shown), [{ key: 'config/redis/addr', before: 'old:1', after: 'new:2' }]);
+    assert.deepEqual(plan.files[0].deletes.map(shown), [{ key: 'config/unlisted', before: 'u', after: undefined }]);
     assert.deepEqual(plan.staleRecords, ['_preflight/fixtures/05-removed.yaml']);
   });
 

@@ -9,7 +9,7 @@ export function memoryLogger(): Logger & { events: LogEvent[] } {
   const keep = (event: LogEvent): void => {
     events.push(event);
   };
-  return { events, error: keep, warn: keep, info: keep, debug: keep };
+  return { events, error: keep, warn: keep, info: keep, debug: keep, redact: (text) => text };
 }
 
 /** Loads fixture files from YAML texts (name → text), as the job would. */

@@ -40,13 +40,14 @@ describe('malformed fixture files are rejected with file, line and reason', () =
     );
     await rejects(yaml('prefix: p', 'data: {}', 'prefix: q'), '@/f.yaml:3:1: duplicate key "prefix"');
   });
-  it('an empty file', () => rejects('', '@/f.yaml:1:1: the file is empty: expected prefix, mode and data'));
+  it('an empty file', () =>
+    rejects('', '@/f.yaml:1:1: the file is empty: expected prefix, mode, override, data and data-file'));
   it('a top level that is not a map', () =>
-    rejects(yaml('- a'), '@/f.yaml:1:1: expected a map with prefix, mode and data'));
+    rejects(yaml('- a'), '@/f.yaml:1:1: expected a map with prefix, mode, override, data and data-file'));
   it('unknown top-level fields', () =>
     rejects(
       yaml('prefix: p', 'data: {}', 'prefx: q'),
-      '@/f.yaml:3:1: unknown field "prefx": a fixture file has only prefix, mode and data',
+      '@/f.yaml:3:1: unknown field "prefx": a fixture file has only prefix, mode, override, data and data-file',
     ));
   it('a missing prefix', () =>
     rejects(yaml('data: {}'), '@/f.yaml:1:1: prefix is missing: write prefix: "" to put data at the namespace root'));
@@ -58,7 +59,10 @@ describe('malformed fixture files are rejected with file, line and reason', () =
       '@/f.yaml:2:7: unknown mode "upsert": use merge, replace or create-only',
     ));
   it('missing data', () =>
-    rejects(yaml('prefix: p'), '@/f.yaml:1:1: data is missing: write data: {} for a file with no keys'));
+    rejects(
+      yaml('prefix: p'),
+      '@/f.yaml:1:1: data is missing: write data: {} for a file with no keys, or data-file: FILE',
+    ));
   it('data that is not a map', () =>
     rejects(yaml('prefix: p', 'data: text'), '@/f.yaml:2:7: data must be a map of keys to values'));
   it('null values', () =>
@@ -81,7 +85,7 @@ describe('malformed fixture files are rejected with file, line and reason', () =
   it('malformed variable references', () =>
     rejects(
       yaml('prefix: p', 'data:', '  a: ${1X}'),
-      '@/f.yaml:3:6: "${1X}" is not a variable reference: write ${NAME} or ${NAME:-default}',
+      '@/f.yaml:3:6: "${1X}" is not a variable reference: write ${NAME} or ${NAME:-default}, or "$${" for a literal "${"',
     ));
   it('a value at the namespace root', () =>
     rejects(
@@ -134,7 +138,7 @@ describe('keys that collide are rejected', () => {
     });
     assert.equal(
       error.message,
-      '@/20-b.yaml:3:9: key config/redis/addr is also defined in @/10-a.yaml:4:11: define it in one file only',
+      '@/20-b.yaml:3:9: key config/redis/addr is also defined in @/10-a.yaml:4:11: define it in one file only, or add override: true to 20-b.yaml',
     );
   });
 

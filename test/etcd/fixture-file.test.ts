@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadFixtureFiles } from '../../src/etcd/fixture-file';
@@ -96,20 +97,21 @@ describe('loading fixture files', () => {
     }
   });
 
-  it('loads only .yaml and .yml files, sorted by file name', async () => {
+  it('loads .yaml, .yml and .json files, sorted by file name, and skips *.md and directories', async () => {
     const text = (prefix: string) => yaml(`prefix: ${prefix}`, 'data:', '  k: v');
     const dir = await fixtureDir({
       '20-b.yml': text('b'),
       '10-a.yaml': text('a'),
       '100-c.yaml': text('c'),
       'README.md': '# not a fixture',
-      '30-d.yaml.bak': 'not: [valid',
+      '15-j.json': '{"prefix": "j", "data": {"k": "v"}}',
       'Z-e.yaml': text('e'),
     });
+    await mkdir(join(dir, '..data'));
     const files = await loadFixtureFiles(dir, {});
     assert.deepEqual(
       files.map((file) => file.file),
-      ['10-a.yaml', '100-c.yaml', '20-b.yml', 'Z-e.yaml'],
+      ['10-a.yaml', '100-c.yaml', '15-j.json', '20-b.yml', 'Z-e.yaml'],
     );
     assert.equal(files[0].path, join(dir, '10-a.yaml'));
   });

@@ -1,30 +1,27 @@
-import type { Client } from 'pg';
-import type { Etcd3 } from 'etcd3';
-import type { Redis } from 'ioredis';
-import { etcdReader } from '../etcd/reader';
 import { hostname } from 'node:os';
-import type { Config } from '../config';
+import type { Client } from 'pg';
+import { etcdReader } from '../etcd/reader';
 import type { Logger } from '../log/logger';
+import { backendWait } from '../postgres/backend';
 import { ledgerInsert } from '../postgres/ledger';
 import type { MigrationsTable } from '../postgres/migrations-table';
 import type { MigrationSource } from '../postgres/migration-source';
 import type { ExecutorOptions } from '../postgres/run-migrations';
 import { preflightVersion } from '../core/version';
+import { sessionOf, type JobContext } from './steps/step';
 
-/** The executor's settings for this job; `lockClient` answers what the migration's backend waits on. */
-export function executorOptions(
-  config: Config,
-  log: Logger,
-  signal: AbortSignal,
-  lockClient: Client,
-  onBackendPid: (pid: number) => void,
-  stores: { etcd?: Etcd3; redis?: Redis } = {},
-): ExecutorOptions {
+/** The other stores, as a migration sees them on its QueryRunner (etcd read-only). */
+export function migrationStores(job: JobContext): ExecutorOptions['context'] {
+  const { config, etcd, redis } = job;
+  return { etcd: etcd && config.etcd ? etcdReader(etcd, config.etcd.namespace) : undefined, redis };
+}
+
+/** The executor's settings for this job; the job's session answers what the migration's backend waits on. */
+export function executorOptions(job: JobContext, onBackendPid: (pid: number) => void): ExecutorOptions {
+  const { config, log, signal, events } = job;
+  const session = sessionOf(job);
   return {
-    context: {
-      etcd: stores.etcd && config.etcd ? etcdReader(stores.etcd, config.etcd.namespace) : undefined,
-      redis: stores.redis,
-    },
+    context: migrationStores(job),
     settings: config.postgres,
     applicationName: config.applicationName,
     location: { schema: config.schema, table: config.migrationsTable },
@@ -35,15 +32,10 @@ export function executorOptions(
     appliedBy: hostname(),
     preflightVersion,
     log,
+    events,
     signal,
     onBackendPid,
-    describeBackend: async (pid) => {
-      const result = await lockClient.query<{ wait: string | null }>(
-        `SELECT coalesce(wait_event_type || ':' || wait_event, state) AS wait FROM pg_stat_activity WHERE pid = $1`,
-        [pid],
-      );
-      return result.rows[0]?.wait ?? undefined;
-    },
+    describeBackend: (pid) => backendWait(session, pid),
   };
 }
 

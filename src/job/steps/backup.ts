@@ -1,11 +1,25 @@
 import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../config';
-import type { Logger } from '../log/logger';
-import { createRedactor } from '../log/redact';
-import { failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
-import { PreflightError, reasonOf } from '../core/errors';
-import { interrupted } from '../core/retry';
+import type { Config } from '../../config';
+import type { Logger } from '../../log/logger';
+import { failureReason, findPgTool, runPgTool } from '../../postgres/pg-tools';
+import { PreflightError, reasonOf } from '../../core/errors';
+import { interrupted } from '../../core/retry';
+import type { MigrationPlan } from '../plan';
+import type { Step } from './step';
+
+/** PREFLIGHT_BACKUP_DIR: a pg_dump before the first pending migration; nothing when nothing is pending. */
+export const backupStep: Step<MigrationPlan, void> = {
+  name: 'backup',
+  async run({ config, log, signal }, plan) {
+    if (!config.backupDir)
+      return { status: 'skipped', details: { reason: 'PREFLIGHT_BACKUP_DIR not set' }, value: undefined };
+    if (plan.pending.length === 0)
+      return { status: 'skipped', details: { reason: 'nothing pending' }, value: undefined };
+    const file = await backupBeforeMigrating(config, log, signal);
+    return { status: 'applied', details: { file }, value: undefined };
+  },
+};
 
 /**
  * pg_dump (custom format) of the database into PREFLIGHT_BACKUP_DIR, called after the job lock is
@@ -13,19 +27,19 @@ import { interrupted } from '../core/retry';
  * The dump is written under a `.partial` name and renamed only once complete and on disk, so a
  * file ending in `.dump` is always a whole backup. Any failure throws (70): no migration runs.
  */
-export async function backupBeforeMigrating(config: Config, log: Logger, signal: AbortSignal): Promise<string> {
+async function backupBeforeMigrating(config: Config, log: Logger, signal: AbortSignal): Promise<string> {
   const dir = config.backupDir;
   if (dir === undefined)
     throw new PreflightError('internal', 'backupBeforeMigrating called without PREFLIGHT_BACKUP_DIR');
   const database = config.postgres.database;
-  const pgDump = findPgTool('pg_dump', config.fixtureEnv.PATH);
+  const pgDump = findPgTool('pg_dump', config.environment.PATH);
   if (pgDump === undefined) {
     throw new PreflightError(
       'config',
       "PREFLIGHT_BACKUP_DIR is set but pg_dump was not found: install postgresql-client (the server's major version or newer) or put pg_dump on PATH, or unset PREFLIGHT_BACKUP_DIR",
     );
   }
-  const redact = createRedactor(config.secrets);
+  const redact = log.redact;
   const failed = (reason: string, cause?: unknown) =>
     new PreflightError(
       'software',
@@ -54,7 +68,7 @@ export async function backupBeforeMigrating(config: Config, log: Logger, signal:
       pgDump,
       ['--format=custom', '--no-password', '--file', partial],
       target,
-      config.fixtureEnv,
+      config.environment,
       signal,
     );
     if (signal.aborted) throw interrupted(signal, 'during the backup (partial file removed)');

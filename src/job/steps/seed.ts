@@ -3,9 +3,11 @@ import { access, chmod, constants, mkdir, rename, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
-import type { Config } from '../config';
-import type { Logger } from '../log/logger';
-import { PreflightError, reasonOf } from '../core/errors';
+import type { Config } from '../../config';
+import type { Logger } from '../../log/logger';
+import { PreflightError, reasonOf } from '../../core/errors';
+import { hasAdminKeypair, insertFirstAdmin } from '../../postgres/first-admin';
+import { sessionOf, type Step } from './step';
 
 const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const alphanumeric = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -38,11 +40,21 @@ export async function checkSecretsDir(config: Config): Promise<void> {
   }
 }
 
-export interface SeedResult {
+interface SeedResult {
   status: 'applied' | 'unchanged' | 'skipped';
   reason?: string;
   file?: string;
 }
+
+/** The platform's database seeds: today the first admin and its keypair. */
+export const seedStep: Step<void, void> = {
+  name: 'seed',
+  async run(job) {
+    const seeded = await seedAdmin(sessionOf(job), job.config, job.log);
+    const details = seeded.reason || seeded.file ? { reason: seeded.reason, file: seeded.file } : undefined;
+    return { status: seeded.status, details, value: undefined };
+  },
+};
 
 /**
  * Backend.AI's "fixture populate" of the first admin, automated: on a database without an admin
@@ -51,11 +63,10 @@ export interface SeedResult {
  * file, written before the transaction commits (a crash leaves a file for an admin that does not
  * exist yet, and the next run overwrites it), and never to the log.
  */
-export async function seedAdmin(client: Client, config: Config, log: Logger): Promise<SeedResult> {
+async function seedAdmin(client: Client, config: Config, log: Logger): Promise<SeedResult> {
   if (config.customMigrations)
     return { status: 'skipped', reason: 'PREFLIGHT_MIGRATIONS is set: the platform seeds do not apply' };
-  const existing = await client.query(`SELECT 1 FROM keypairs WHERE is_admin LIMIT 1`);
-  if (existing.rowCount !== 0) return { status: 'unchanged' };
+  if (await hasAdminKeypair(client)) return { status: 'unchanged' };
   if (!config.secretsDir) {
     log.warn({
       event: 'seed.admin_skipped',
@@ -67,31 +78,20 @@ export async function seedAdmin(client: Client, config: Config, log: Logger): Pr
   const secretKey = randomString(alphanumeric, 40);
   const password = randomString(alphanumeric, 24);
   const file = join(config.secretsDir, adminSecretsFile);
-  await client.query('BEGIN');
-  try {
-    await client.query(`INSERT INTO keypair_resource_policies (name) VALUES ('default') ON CONFLICT (name) DO NOTHING`);
-    const user = await client.query<{ id: string }>(
-      `INSERT INTO users (username, email, auth_provider, role) VALUES ($1, $2, 'local', 'superadmin') RETURNING id`,
-      [config.adminUsername, config.adminEmail],
-    );
-    await client.query(`INSERT INTO users_local (user_id, password_hash) VALUES ($1, $2)`, [
-      user.rows[0].id,
-      await hashPassword(password),
-    ]);
-    await client.query(
-      `INSERT INTO keypairs (access_key, secret_key, user_id, is_admin, resource_policy) VALUES ($1, $2, $3, true, 'default')`,
-      [accessKey, secretKey, user.rows[0].id],
-    );
-    await writeSecrets(file, {
-      ADMIN_USERNAME: config.adminUsername,
-      ADMIN_EMAIL: config.adminEmail,
+  const admin = { username: config.adminUsername, email: config.adminEmail, accessKey, secretKey };
+  const writeFile = () =>
+    writeSecrets(file, {
+      ADMIN_USERNAME: admin.username,
+      ADMIN_EMAIL: admin.email,
       ADMIN_PASSWORD: password,
       ACCESS_KEY: accessKey,
       SECRET_KEY: secretKey,
     });
-    await client.query('COMMIT');
+  try {
+    await insertFirstAdmin(client, { ...admin, passwordHash: await hashPassword(password) }, writeFile, (error) =>
+      log.warn({ event: 'seed.rollback_failed', error: reasonOf(error) }),
+    );
   } catch (error) {
-    await client.query('ROLLBACK');
     if (error instanceof PreflightError) throw error;
     throw new PreflightError(
       'software',

@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config';
+import { PreflightError } from '../../core/errors';
+import type { FixtureFile } from '../../etcd/fixture-file';
+import type { Logger } from '../../log/logger';
+import { migrationCatalog } from '../../postgres/manifest';
+import type { MigrationSource } from '../../postgres/migration-source';
+import { readPersistence } from '../../redis/client';
+import { checkSecretsDir } from './seed';
+import { sessionOf, type Step } from './step';
+import { checkPrivileges } from '../check-privileges';
+
+export interface CheckedInput {
+  /** the fixture files, parsed and validated (none when etcd is not configured) */
+  files: FixtureFile[];
+  /** this build's migrations, from the manifest or the directory */
+  sources: MigrationSource[];
+}
+
+/** Everything that can reject bad input, checked before the first write to any store. */
+export const checkStep: Step<void, CheckedInput> = {
+  name: 'check',
+  async run(job) {
+    const { config, log, etcd, redis } = job;
+    const persistence = redis
+      ? await checkRedisPersistence(redis, config.redisPersistence, log)
+      : 'no redis configured';
+    await checkSecretsDir(config);
+    await checkPrivileges(sessionOf(job), config); // issue 12: 77 before any write
+    // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
+    const files = etcd
+      ? await (await import('../../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.environment)
+      : [];
+    const sources = await migrationCatalog(config.migrationsPath);
+    return {
+      status: 'applied',
+      details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length },
+      value: { files, sources },
+    };
+  },
+};
+
+/**
+ * Enforces PREFLIGHT_REDIS_PERSISTENCE: the platform keeps counters in Redis that must survive a
+ * restart, so by default a Redis with neither AOF nor RDB snapshots is refused (69).
+ */
+async function checkRedisPersistence(redis: Redis, policy: Config['redisPersistence'], log: Logger): Promise<string> {
+  if (policy === 'off') return 'not checked';
+  const { aof, rdb } = await readPersistence(redis);
+  const found =
+    [aof ? 'aof' : undefined, rdb ? 'rdb' : undefined].filter(Boolean).join('+') ||
+    (rdb === undefined ? 'unknown' : 'none');
+  if (rdb === undefined && !aof) {
+    log.warn({
+      event: 'redis.persistence_unknown',
+      policy,
+      message: 'Redis does not allow CONFIG GET and INFO shows no AOF; cannot tell whether RDB snapshots are on',
+    });
+    return found;
+  }
+  const satisfied = policy === 'aof' ? aof : policy === 'rdb' ? rdb === true : aof || rdb === true;
+  if (!satisfied) {
+    const want =
+      policy === 'any'
+        ? 'AOF (appendonly yes) or RDB snapshots (save ...)'
+        : policy === 'aof'
+          ? 'AOF (appendonly yes)'
+          : 'RDB snapshots (save ...)';
+    throw new PreflightError(
+      'unavailable',
+      `Redis would lose data on restart: persistence is ${found}, PREFLIGHT_REDIS_PERSISTENCE=${policy} needs ${want}; enable it in redis.conf, or set PREFLIGHT_REDIS_PERSISTENCE=off`,
+    );
+  }
+  log.info({ event: 'redis.persistence_ok', persistence: found, policy });
+  return found;
+}

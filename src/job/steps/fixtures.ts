@@ -1,0 +1,22 @@
+import type { FixtureFile } from '../../etcd/fixture-file';
+import type { Step } from './step';
+
+/** Applies the etcd fixture files under ETCD_NAMESPACE; an unchanged file costs one read and no write. */
+export const fixturesStep: Step<FixtureFile[], void> = {
+  name: 'fixtures',
+  async run({ config, log, etcd }, files) {
+    if (!etcd || !config.etcd)
+      return { status: 'skipped', details: { reason: 'ETCD_ENDPOINTS not set' }, value: undefined };
+    const { applyFixtures } = await import('../../etcd/apply-fixtures');
+    const results = await applyFixtures(etcd, config.etcd.namespace, files, log);
+    const changed = results.filter((result) => result.status === 'applied');
+    return {
+      status: changed.length > 0 ? 'applied' : 'unchanged',
+      details: {
+        files: results.length,
+        changed: changed.map((result) => ({ file: result.file, puts: result.puts, deletes: result.deletes })),
+      },
+      value: undefined,
+    };
+  },
+};

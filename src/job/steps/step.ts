@@ -1,0 +1,59 @@
+import type { Client } from 'pg';
+import type { Etcd3 } from 'etcd3';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config';
+import type { JobEvents, StepName, StepStatus } from '../../core/events';
+import { interrupted } from '../../core/retry';
+import type { Logger } from '../../log/logger';
+
+/**
+ * What every step receives. The stores are opened by the wait step and closed by the pipeline,
+ * whatever happens; a step never closes what it did not open.
+ */
+export interface JobContext {
+  config: Config;
+  log: Logger;
+  /** aborted by SIGTERM/SIGINT: steps stop at their next safe point */
+  signal: AbortSignal;
+  events: JobEvents;
+  /** the job's own PostgreSQL session: it holds the job lock, reads the plan, records adoption, seeds */
+  session?: Client;
+  etcd?: Etcd3;
+  redis?: Redis;
+  /** backend pid of the connection running a migration, so a stop request can cancel its statement */
+  migrationPid?: number;
+}
+
+/** A step's result: its status and details for the report, and the value the next steps use. */
+export interface StepOutcome<T> {
+  status: Exclude<StepStatus, 'failed'>;
+  details?: Record<string, unknown>;
+  value: T;
+}
+
+/** One stage of the pipeline (src/job/run-job.ts): a name for the report and a function. */
+export interface Step<In, Out> {
+  name: StepName;
+  run(job: JobContext, input: In): Promise<StepOutcome<Out>>;
+}
+
+/** Runs `step` unless the job was asked to stop, and tells the world how it went (`step.finished`). */
+export async function runStep<In, Out>(step: Step<In, Out>, job: JobContext, input: In): Promise<Out> {
+  if (job.signal.aborted) throw interrupted(job.signal, `before ${step.name}`);
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  try {
+    const { status, details, value } = await step.run(job, input);
+    job.events.emit({ type: 'step.finished', step: step.name, status, durationMs: elapsed(), details });
+    return value;
+  } catch (error) {
+    job.events.emit({ type: 'step.finished', step: step.name, status: 'failed', durationMs: elapsed() });
+    throw error;
+  }
+}
+
+/** The session the wait step opened; every step after it may rely on it. */
+export function sessionOf(job: JobContext): Client {
+  if (!job.session) throw new Error('the wait step has not opened the PostgreSQL session');
+  return job.session;
+}
