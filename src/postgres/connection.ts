@@ -48,6 +48,12 @@ class NoSuitableServerError extends Error {
 }
 
 /**
+ * Servers that answered "no TLS" to this process: sslmode=prefer goes straight to plain there
+ * (the same outcome libpq reaches, without a refused attempt and a second backend each time).
+ */
+const refusedTls = new Set<string>();
+
+/**
  * A connected client, found as libpq finds one: each host of the list in order, each with the TLS
  * attempts its sslmode allows (prefer: TLS then plain; allow: plain then TLS), keeping the first
  * whose session matches target_session_attrs. The caller ends it.
@@ -75,6 +81,7 @@ async function connectResolved(
     const unreachable = new Set<string>();
     for (const candidate of candidates(settings)) {
       if (unreachable.has(candidate.label)) continue;
+      if (candidate.ssl !== false && settings.sslMode === 'prefer' && refusedTls.has(candidate.label)) continue;
       const config = clientConfig(settings, candidate, applicationName, database, timeout);
       let client: Client;
       try {
@@ -86,6 +93,7 @@ async function connectResolved(
         attempts.push({ where: candidate.label, error });
         // A host that did not answer at all gets no second TLS attempt (libpq neither).
         if (sqlState(error) === undefined && !isTlsOutcome(error)) unreachable.add(candidate.label);
+        if (/does not support SSL/i.test(reasonOfError(error))) refusedTls.add(candidate.label);
         continue;
       }
       const mismatch = await sessionMatches(client, wanted).catch((error: unknown) => reasonOfError(error));
