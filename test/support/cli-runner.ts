@@ -3,8 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** The built CLI, found relative to this compiled file (dist/test/support/ → dist/src/cli/). */
-export const cliPath = path.resolve(__dirname, '../../src/cli/main.js');
+/**
+ * The CLI as it ships: the single-file bundle scripts/bundle.mjs builds from dist/src (found
+ * relative to this compiled file, dist/test/support/ → dist/bundle/cli/).
+ */
+export const cliPath = path.resolve(__dirname, '../../bundle/cli/preflight.js');
 
 export interface CliOptions {
   /** working directory; default: a fresh temp dir, deleted after the run */
@@ -50,7 +53,7 @@ export function tempDir(prefix = 'preflight-test-'): string {
 }
 
 /**
- * Starts `node dist/src/cli/main.js ...args` with exactly `env` (nothing inherited) and returns
+ * Starts `node dist/bundle/cli/preflight.js ...args` with exactly `env` (nothing inherited) and returns
  * the child at once, for tests that signal it, plus the eventual result.
  */
 export function spawnCli(

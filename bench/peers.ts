@@ -1,0 +1,145 @@
+/**
+ * 6. preflight beside its peers, PostgreSQL only (issue 15): the same generated migrations, a fresh
+ * database per fresh run, then no-op runs against the migrated database, interleaved round by round
+ * with the node + pg + `SELECT 1` floor so machine load hits every tool alike.
+ */
+import * as path from 'node:path';
+import { BenchContext } from './context';
+import { ensurePeersInstalled, preparePeers, writePgFloor, type PeerCommand } from './peer-tools';
+import { baseEnv, expectSuccess, progress, runNode, scratchDir } from './process';
+import { median, ms, ratio, spread } from './stats';
+
+export interface PeerFigures {
+  tool: string;
+  version: string;
+  freshMs: number[];
+  noopMs: number[];
+  noopRssKb: number[];
+}
+
+export interface PeersResult {
+  count: number;
+  floorMs: number[];
+  floorRssKb: number[];
+  tools: PeerFigures[];
+}
+
+async function tablesCreated(context: BenchContext, url: string): Promise<number> {
+  const rows = await context.query<{ count: string }>(
+    url,
+    `SELECT count(*) AS count FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'bench\\_%'`,
+  );
+  return Number(rows[0].count);
+}
+
+export async function peersBench(
+  context: BenchContext,
+  count: number,
+  freshRuns: number,
+  noopRuns: number,
+): Promise<PeersResult> {
+  ensurePeersInstalled();
+  const dir = path.join(scratchDir(), 'peers');
+  const { preflight, peers } = preparePeers(dir, count);
+  const floor = writePgFloor(dir);
+  const tools: PeerCommand[] = [preflight, ...peers];
+  progress(`peers: ${count} migrations for ${tools.map((tool) => tool.tool).join(', ')}; ${freshRuns} fresh runs each`);
+
+  const figures = tools.map((tool) => ({
+    tool: tool.tool,
+    version: tool.version,
+    freshMs: [] as number[],
+    noopMs: [] as number[],
+    noopRssKb: [] as number[],
+  }));
+  const migrated = new Map<string, string>();
+  const run = (tool: PeerCommand, url: string, measureRss = false) =>
+    runNode(tool.script, tool.args, {
+      env: { ...baseEnv(), DATABASE_URL: url, ...tool.extraEnv },
+      cwd: dir,
+      measureRss,
+      timeoutMs: 300_000,
+    });
+
+  for (let round = 0; round < freshRuns; round++) {
+    for (const [index, tool] of tools.entries()) {
+      const url = await context.freshDatabase(`peer_${index}`);
+      const result = expectSuccess(`${tool.tool} (${count} fresh migrations)`, await run(tool, url));
+      const tables = await tablesCreated(context, url);
+      if (tables !== count) throw new Error(`${tool.tool} created ${tables} of ${count} tables`);
+      figures[index].freshMs.push(result.wallMs);
+      migrated.set(tool.tool, url);
+    }
+  }
+  progress(`peers: ${noopRuns} no-op rounds (every tool, then the floor)`);
+  const floorMs: number[] = [];
+  const floorRssKb: number[] = [];
+  const floorUrl = migrated.get(preflight.tool)!;
+  for (let round = 0; round < noopRuns; round++) {
+    for (const [index, tool] of tools.entries()) {
+      const url = migrated.get(tool.tool)!;
+      const result = expectSuccess(`${tool.tool} (no-op)`, await run(tool, url, true));
+      figures[index].noopMs.push(result.wallMs);
+      if (result.peakRssKb !== undefined) figures[index].noopRssKb.push(result.peakRssKb);
+      if ((await tablesCreated(context, url)) !== count) throw new Error(`${tool.tool}'s no-op changed the tables`);
+    }
+    const floorRun = expectSuccess(
+      'pg floor',
+      await runNode(floor, [], { env: { ...baseEnv(), DATABASE_URL: floorUrl }, cwd: dir, measureRss: true }),
+    );
+    floorMs.push(floorRun.wallMs);
+    if (floorRun.peakRssKb !== undefined) floorRssKb.push(floorRun.peakRssKb);
+  }
+  return { count, floorMs, floorRssKb, tools: figures };
+}
+
+const kib = (value: number): string => (Number.isFinite(value) ? `${(value / 1024).toFixed(1)} MiB` : 'n/a');
+
+/** The side-by-side table, preflight first, then the peers by no-op time. */
+export function peersMarkdown(result: PeersResult): string {
+  const floor = median(result.floorMs);
+  const find = (tool: string) => result.tools.find((figures) => figures.tool === tool);
+  const pm = find('postgres-migrations');
+  const typeorm = find('TypeORM CLI -t each');
+  const ours = find('preflight')!;
+  const rows = [...result.tools].sort((a, b) =>
+    a.tool === 'preflight' ? -1 : b.tool === 'preflight' ? 1 : median(a.noopMs) - median(b.noopMs),
+  );
+  const lines = [
+    `## Peers, PostgreSQL only (${result.count} migrations, same files, same fresh databases)`,
+    '',
+    `Floor: node + pg + \`SELECT 1\`, ${ms(floor)}${spread(result.floorMs, ms)}, peak RSS ${kib(median(result.floorRssKb))}. ` +
+      `Fresh: n=${ours.freshMs.length} per tool, a new database each; no-op: n=${ours.noopMs.length}, interleaved with the floor.`,
+    '',
+    '| tool | version | no-op (median) | no-op × floor | no-op peak RSS | fresh (median) | fresh × postgres-migrations | fresh × TypeORM CLI |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const figures of rows) {
+    const fresh = median(figures.freshMs);
+    lines.push(
+      `| ${figures.tool === 'preflight' ? '**preflight**' : figures.tool} | ${figures.version} | ${ms(median(figures.noopMs))}${spread(figures.noopMs, ms)} | ` +
+        `${ratio(median(figures.noopMs), floor)} | ${kib(median(figures.noopRssKb))} | ${ms(fresh)}${spread(figures.freshMs, ms)} | ` +
+        `${pm ? ratio(fresh, median(pm.freshMs)) : 'n/a'} | ${typeorm ? ratio(fresh, median(typeorm.freshMs)) : 'n/a'} |`,
+    );
+  }
+  const noopRatio = median(ours.noopMs) / floor;
+  const bestPeer = rows
+    .filter((figures) => figures.tool !== 'preflight')
+    .reduce((best, figures) => (median(figures.noopMs) < median(best.noopMs) ? figures : best));
+  const freshVsPm = pm ? median(ours.freshMs) / median(pm.freshMs) : Number.NaN;
+  const freshVsTypeorm = typeorm ? median(ours.freshMs) / median(typeorm.freshMs) : Number.NaN;
+  const verdict = (met: boolean) => (met ? 'met' : '**not met**');
+  lines.push(
+    '',
+    `Targets: no-op ≤ 1.2× floor: ${noopRatio.toFixed(2)}×, ${verdict(noopRatio <= 1.2)}` +
+      ` (best peer ${bestPeer.tool} ${(median(bestPeer.noopMs) / floor).toFixed(2)}×);` +
+      ` fresh ≤ 1.1× postgres-migrations: ${freshVsPm.toFixed(2)}×, ${verdict(freshVsPm <= 1.1)};` +
+      ` fresh ≤ 0.8× TypeORM CLI \`-t each\`: ${freshVsTypeorm.toFixed(2)}×, ${verdict(freshVsTypeorm <= 0.8)};` +
+      ` no-op peak RSS ≤ 80 MiB: ${kib(median(ours.noopRssKb))}, ${verdict(median(ours.noopRssKb) <= 80 * 1024)}.`,
+    '',
+    'How each tool runs: preflight `run` with `PREFLIGHT_MIGRATIONS` (PostgreSQL only); TypeORM `migration:run -d <DataSource> -t each` on the same compiled files;' +
+      ' knex `migrate:latest --knexfile`; node-pg-migrate `up -m <dir>`; postgres-migrations `migrate({ client }, dir)` (it has no CLI that migrates);' +
+      ' umzug `up()` with the documented custom storage on pg (it ships none for PostgreSQL, and no transactions). Every fresh run is checked to create all tables; every no-op to change none.',
+  );
+  return lines.join('\n');
+}

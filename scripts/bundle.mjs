@@ -1,0 +1,92 @@
+// Part of `npm run build`, after tsc: bundles the compiled CLI and library (dist/src) with every
+// runtime dependency into one CommonJS file, dist/bundle/cli/preflight.js, which the package's
+// `bin`, `main` and the image run. Start-up then reads one file instead of ~480 modules, and the
+// installed package needs no runtime dependencies.
+//
+// Layout: the bundle sits three folders below the package root, like dist/src/<layer>/*.js, because
+// src/core/version.ts and src/config/index.ts find package.json, dist/migrations and fixtures/ at
+// `${__dirname}/../../..`. etcd3 reads its .proto files at run time from `${__dirname}/../proto`, so
+// they are copied to dist/bundle/proto.
+//
+// Own migrations keep importing `typeorm` from their own project: they only hand objects (Table,
+// TableColumn, ...) to the QueryRunner preflight gives them, and TypeORM recognises those across
+// copies (InstanceChecker), which test/install/bundle-own-typeorm.test.ts proves for 0.3.x and 1.x.
+import { build } from 'esbuild';
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const outDir = join(root, 'dist/bundle');
+const outFile = join(outDir, 'cli/preflight.js');
+const require = createRequire(join(root, 'package.json'));
+
+// Exports the library (src/index.ts) and runs the CLI when executed as the main module. An ES module
+// entry is not wrapped by esbuild, so `module` here is the bundle file's own CommonJS module.
+const entry = `
+export * from './dist/src/index.js';
+if (require.main === module) require('./dist/src/cli/main.js');
+`;
+
+/**
+ * Source patches for a Node-only bundle, each failing the build when its target text is gone:
+ * - TypeORM loads its driver with `require(name)` (PlatformTools.load), which a bundler cannot
+ *   follow: from the bundle it would find no pg, or the one in the working directory's
+ *   node_modules. PostgreSQL is the only driver preflight uses, so that call gets a static
+ *   `require("pg")`; every other name still goes to Node's require (a driver the user installed).
+ * - pg probes for Cloudflare Workers when its stream module loads; on Node 20, which has no
+ *   `navigator`, the probe constructs a `Response`, and that loads Node's whole fetch
+ *   implementation (undici, ~140 ms of a no-op). The bundle only ever runs on Node.
+ */
+const patches = [
+  {
+    file: /[\\/]typeorm[\\/]platform[\\/]PlatformTools\.js$/,
+    from: 'return require(name);',
+    to: 'if (name === "pg") return require("pg");\nreturn require(name);',
+  },
+  {
+    file: /[\\/]pg[\\/]lib[\\/]stream\.js$/,
+    from: 'function isCloudflareRuntime() {',
+    to: 'function isCloudflareRuntime() {\n  return false;',
+  },
+];
+const nodeOnlyPatches = {
+  name: 'node-only-patches',
+  setup(build) {
+    for (const patch of patches) {
+      build.onLoad({ filter: patch.file }, ({ path }) => {
+        const source = readFileSync(path, 'utf8');
+        if (!source.includes(patch.from))
+          throw new Error(`${path}: no \`${patch.from}\` to patch; the package changed`);
+        return { contents: source.replace(patch.from, patch.to), loader: 'js' };
+      });
+    }
+  },
+};
+
+rmSync(outDir, { recursive: true, force: true });
+const result = await build({
+  stdin: { contents: entry, resolveDir: root, sourcefile: 'preflight-bundle-entry.js', loader: 'js' },
+  outfile: outFile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // Whitespace and syntax only: identifiers stay readable in stack traces of an internal error.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'eof',
+  banner: { js: '#!/usr/bin/env node' },
+  // pg's optional native binding (pg-native): required only when asked for, never installed here.
+  external: ['pg-native'],
+  plugins: [nodeOnlyPatches],
+  logLevel: 'warning',
+  metafile: true,
+});
+mkdirSync(join(outDir, 'proto'), { recursive: true });
+cpSync(join(dirname(require.resolve('etcd3/package.json')), 'proto'), join(outDir, 'proto'), { recursive: true });
+
+const inputs = Object.keys(result.metafile.inputs).length;
+console.log(
+  `preflight bundle: ${inputs} modules → dist/bundle/cli/preflight.js (${(statSync(outFile).size / 1048576).toFixed(1)} MiB)`,
+);
