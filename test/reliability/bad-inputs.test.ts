@@ -238,9 +238,20 @@ const cases: BadInput[] = [
   {
     name: 'etcd CA file that does not exist',
     category: 'environment',
-    input: '`ETCD_CA_FILE=/nonexistent/ca.pem`',
+    input: '`ETCD_CA_FILE=/nonexistent/ca.pem` with an https:// endpoint',
     code: 78,
     message: /\/nonexistent\/ca\.pem: cannot read the etcd TLS file/,
+    env: ({ stack }) => ({
+      ETCD_ENDPOINTS: stack.etcd.endpoint.replace(/^http:/, 'https:'),
+      ETCD_CA_FILE: '/nonexistent/ca.pem',
+    }),
+  },
+  {
+    name: 'etcd CA file with an http:// endpoint',
+    category: 'environment',
+    input: '`ETCD_CA_FILE` set, `ETCD_ENDPOINTS=http://...`',
+    code: 78,
+    message: /ETCD_CA_FILE: is set but ETCD_ENDPOINTS has http:\/\/\S+: TLS needs https:\/\/ endpoints/,
     env: () => ({ ETCD_CA_FILE: '/nonexistent/ca.pem' }),
   },
   {
