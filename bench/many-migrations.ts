@@ -96,6 +96,7 @@ export async function manyMigrationsBench(
             databaseUrl: baselineDb,
             extra: {
               PREFLIGHT_MIGRATIONS: snapshot.dir,
+              PREFLIGHT_BASELINE: 'true',
               PREFLIGHT_TRANSACTION: 'each',
               PREFLIGHT_REPORT_FILE: baselineReport,
             },

@@ -38,8 +38,11 @@ export const commands = {
   },
   down: {
     summary: 'revert the last N applied migrations (default 1), or every one applied after NAME, under the job lock',
-    usage: 'preflight down [N | --to NAME]',
-    options: { to: { type: 'string', description: 'revert every migration applied after NAME (NAME stays applied)' } },
+    usage: 'preflight down [N | --to NAME] [--yes]',
+    options: {
+      to: { type: 'string', description: 'revert every migration applied after NAME (NAME stays applied)' },
+      yes: { type: 'boolean', description: 'revert without asking (needed when stdin is not a terminal)' },
+    },
     positionals: { min: 0, max: 1 },
   },
   'clear-history': {
@@ -109,7 +112,7 @@ export function generalHelp(): string {
     ...lines,
     '',
     'Configuration comes from the environment (and .env); see the README for every variable.',
-    'Exit codes: 0 ok, 2 usage, 3 pending, 65 data, 69 unavailable, 70 failed, 75 lock/timeout, 78 config, 130/143 interrupted.',
+    'Exit codes: 0 ok, 1 bug, 2 usage, 3 pending, 65 data, 69 unavailable, 70 failed, 75 lock/timeout, 77 no permission, 78 config, 130/143 interrupted.',
     "Run 'preflight <command> --help' for a command's options.",
   ].join('\n');
 }

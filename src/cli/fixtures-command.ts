@@ -63,8 +63,9 @@ export async function dryRunCommand(config: Config, log: Logger, signal: AbortSi
   const lines = [`migrations: ${result.applied.length} applied, ${result.pending.length} pending`];
   for (const name of result.pending) lines.push(`  pending ${name}`);
   if (result.problem) lines.push(`  refused: ${result.problem}`);
-  const sync = config.etcd ? await planFixtureSync(config, log, signal) : undefined;
-  lines.push(sync ? 'fixtures:' : 'fixtures: skipped (ETCD_ENDPOINTS not set)');
+  const sync = config.etcd && config.fixturesDir !== null ? await planFixtureSync(config, log, signal) : undefined;
+  const skipped = config.fixturesDir === null ? 'fixtures off (PREFLIGHT_FIXTURES)' : 'ETCD_ENDPOINTS not set';
+  lines.push(sync ? 'fixtures:' : `fixtures: skipped (${skipped})`);
   for (const line of sync?.lines ?? []) lines.push(`  ${line}`);
   lines.push('dry run: nothing was written');
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -5,15 +5,18 @@ import type { Logger } from '../log/logger';
 import { asPreflightError, exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
+import { withProjectDataSource } from '../job/project-data-source';
 import { status } from '../job/status';
 import { preflightVersion } from '../core/version';
 import { waitForEtcd, waitForPostgres, waitForRedis } from '../job/wait-for-stores';
-import { createMigration } from '../job/create-migration';
+import { createMigration, createNextSteps } from '../job/create-migration';
 import { down, type DownTarget } from '../job/down';
 import { writeManifest } from '../postgres/manifest';
 import { resolve } from 'node:path';
 import { commandHelp, commands, generalHelp, type CommandSpec } from './commands';
 import { parseArguments } from './parse-args';
+import { formatStatus } from './status-table';
+import { downConfirmation } from './confirm';
 import { baselineCommand } from './baseline-command';
 import { clearHistoryCommand } from './clear-history-command';
 import { rehearseCommand } from './rehearse-command';
@@ -39,7 +42,9 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
     if ((commands[args.command] as CommandSpec).needsConfig === false)
       return await offlineCommand(args.command, args.positionals, args.flags);
     if (args.command === 'fixtures') return await fixturesCommand(args.positionals[0], stop.signal, fail);
-    config = loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true });
+    config = await withProjectDataSource(
+      loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true }),
+    );
   } catch (error) {
     return fail(bootLog, error);
   }
@@ -59,6 +64,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
         if (args.flags['dry-run'] === true) return await dryRunCommand(config, log, stop.signal);
         const report = await reportPath(config);
         await checkReportWritable(report);
+        if (report === null) log.info({ event: 'report.none', message: noReportReason(config) });
         log.info({
           event: 'job.started',
           version: preflightVersion,
@@ -91,6 +97,7 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       case 'verify': {
         const result = await status(config, log, stop.signal, { fixtures: args.command === 'status' });
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else if (args.command === 'status') process.stdout.write(`${formatStatus(result)}\n`);
         log.info({
           event: `${args.command}.result`,
           state: result.state,
@@ -107,7 +114,9 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
             : exitCodes.data;
       }
       case 'down': {
-        const runs = await down(config, log, stop.signal, downTarget(args.positionals[0], args.flags.to));
+        const target = downTarget(args.positionals[0], args.flags.to);
+        const confirm = downConfirmation(args.flags.yes === true, config.postgres.database);
+        const runs = await down(config, log, stop.signal, target, undefined, confirm);
         log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
         return exitCodes.ok;
       }
@@ -145,7 +154,8 @@ async function offlineCommand(
 ): Promise<number> {
   if (command === 'create') {
     const dir = typeof flags.dir === 'string' ? flags.dir : 'migrations';
-    process.stdout.write(`${await createMigration(positionals[0], resolve(process.cwd(), dir))}\n`);
+    const file = await createMigration(positionals[0], resolve(process.cwd(), dir));
+    process.stdout.write(`${file}\n${createNextSteps(file)}\n`);
     return exitCodes.ok;
   }
   const written = await writeManifest(resolve(process.cwd(), positionals[0]));
@@ -153,6 +163,13 @@ async function offlineCommand(
     `wrote ${written.length} migrations to ${resolve(process.cwd(), positionals[0], 'preflight-manifest.json')}\n`,
   );
   return exitCodes.ok;
+}
+
+/** Why `run` writes no report file, and how to get one. */
+function noReportReason(config: Config): string {
+  return config.reportFile === null
+    ? 'no report file written (PREFLIGHT_REPORT_FILE=none)'
+    : 'no report file written: /dev/termination-log is not writable here (not in a Kubernetes pod); set PREFLIGHT_REPORT_FILE=path to write one';
 }
 
 /** Logs the one line that names the culprit, then the details; returns the exit code. */

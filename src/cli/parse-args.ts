@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { closestName } from '../config/job-options';
 import { PreflightError } from '../core/errors';
 import { commands, isCommand, type CommandName, type CommandSpec } from './commands';
 
@@ -48,7 +49,24 @@ export function parseArguments(argv: string[]): ParsedArgs {
     if (error instanceof PreflightError) throw error;
     throw new PreflightError(
       'usage',
-      `preflight ${first}: ${(error as Error).message} (see preflight ${first} --help)`,
+      `preflight ${first}: ${usageProblem(error, spec)} (see preflight ${first} --help)`,
     );
   }
+}
+
+/** Node's parseArgs error in preflight's words: the option, what is wrong with it, what would be right. */
+function usageProblem(error: unknown, spec: CommandSpec): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const option = /'(-{1,2}[^' <]+)/.exec((error as Error).message)?.[1] ?? 'an option';
+  const known = Object.keys(spec.options).map((name) => `--${name}`);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const closest = closestName(option, known);
+    if (closest) return `unknown option ${option}: did you mean ${closest}?`;
+    return `unknown option ${option}: ${known.length > 0 ? `its options are ${known.join(', ')}` : 'it takes no options'}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const type = spec.options[option.replace(/^-+/, '')]?.type;
+    return type === 'boolean' ? `${option} takes no value` : `${option} needs a value (usage: ${spec.usage})`;
+  }
+  return `cannot read the arguments (usage: ${spec.usage})`;
 }

@@ -30,12 +30,13 @@ export async function rehearseCommand(
     scratchDatabase: rehearsal.scratchDatabase,
     restoreMs: rehearsal.restoreMs,
     durationMs: Math.round(performance.now() - started),
-    migrations: rehearsal.migrations.map(({ name, phase, durationMs, locks, locksComplete }) => ({
+    migrations: rehearsal.migrations.map(({ name, phase, durationMs, locks, locksComplete, transaction }) => ({
       name,
       phase,
       durationMs,
       locks: locks.map((lock) => `${lock.mode} ${lock.relation}`),
       locksComplete,
+      transaction,
     })),
   });
   if (rehearsal.error === undefined) return exitCodes.ok;
@@ -61,7 +62,7 @@ function formatRehearsal(rehearsal: Rehearsal): string {
       run.name,
       run.phase,
       `${run.durationMs} ms`,
-      `${run.locks.length === 0 ? '-' : run.locks.map((lock) => `${lock.mode} ${lock.relation}${lock.mode === exclusive ? ' (!)' : ''}`).join(', ')}${run.locksComplete ? '' : ' (sampled)'}`,
+      `${run.locks.length === 0 ? '-' : run.locks.map((lock) => `${lock.mode} ${lock.relation}${lock.mode === exclusive ? ' (!)' : ''}`).join(', ')}${run.locksComplete ? '' : run.transaction ? ' (polled)' : ' (sampled)'}`,
     ]),
   ];
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column].length)));
@@ -72,9 +73,14 @@ function formatRehearsal(rehearsal: Rehearsal): string {
     ...(rehearsal.migrations.some((run) => run.locks.some((lock) => lock.mode === exclusive))
       ? [`(!) ${exclusive} blocks every read and write of the table until the migration commits`]
       : []),
-    ...(rehearsal.migrations.some((run) => !run.locksComplete)
+    ...(rehearsal.migrations.some((run) => !run.locksComplete && !run.transaction)
       ? [
           '(sampled) ran outside a transaction of its own (transaction = false, PREFLIGHT_TRANSACTION=none or all): locks polled every 2-50 ms, short ones may be missing',
+        ]
+      : []),
+    ...(rehearsal.migrations.some((run) => !run.locksComplete && run.transaction)
+      ? [
+          '(polled) ran in its own transaction, but committed before the sampler held the migrations table: locks polled every 2-50 ms, short ones may be missing',
         ]
       : []),
   ];

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { PreflightError } from '../core/errors';
 import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
-import { jobOptionsSchema } from './job-options';
+import { closestName, contentSelection, jobOptionsSchema, type ContentSelection } from './job-options';
 import { postgresSettings, type PostgresSettings } from './postgres-settings';
 import { etcdSettings, type EtcdSettingsFromEnv } from './store-settings';
 import { redisSettings, type RedisSettings } from './redis-settings';
@@ -12,7 +12,7 @@ export type { PostgresSettings, EtcdSettingsFromEnv, RedisSettings };
 const packageRoot = resolve(__dirname, '../../..');
 
 /** Everything the job needs, validated and defaulted. Nothing outside src/config reads the environment. */
-export interface Config {
+export interface Config extends ContentSelection {
   postgres: PostgresSettings;
   etcd?: EtcdSettingsFromEnv;
   redis?: RedisSettings;
@@ -29,18 +29,20 @@ export interface Config {
   migrationsPath: string;
   migrationsTable: string;
   schema: string;
-  fixturesDir: string;
-  redisPersistence: 'aof' | 'rdb' | 'any' | 'off';
   /** pg_dump before migrating, into this directory */
   backupDir?: string;
   /** where the seeded admin's keypair is written; no seeding without it */
   secretsDir?: string;
   adminUsername: string;
   adminEmail: string;
-  /** take the schema snapshot on an empty database */
-  baseline: boolean;
   /** true when PREFLIGHT_MIGRATIONS points elsewhere: the platform's seeds and steps are then not applied */
   customMigrations: boolean;
+  /** PREFLIGHT_ALLOW_EMPTY: zero migrations found is not an error */
+  allowEmpty: boolean;
+  /** PREFLIGHT_DATASOURCE: the project's compiled data source file */
+  dataSourceFile?: string;
+  /** what the project's data source adds to the migrations' DataSource (entities, naming strategy, extra) */
+  dataSourceOptions?: Record<string, unknown>;
   /** explicit report path, `undefined` for the default (/dev/termination-log when writable), or null for none */
   reportFile: string | null | undefined;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -81,7 +83,9 @@ function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPos
   const known = new Set(Object.keys(jobOptionsSchema.shape));
   for (const name of Object.keys(env)) {
     if (name.startsWith('PREFLIGHT_') && !known.has(name)) {
-      problems.push({ variable: name, message: 'unknown variable (check the spelling; see the README for the list)' });
+      const closest = closestName(name, [...known]);
+      const hint = closest ? `did you mean ${closest}?` : 'check the spelling; see the README for the list';
+      problems.push({ variable: name, message: `unknown variable (${hint})` });
     }
   }
   const optionValues = Object.fromEntries([...known].map((name) => [name, env[name] === '' ? undefined : env[name]]));
@@ -95,6 +99,13 @@ function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPos
 
   const options = parsed.data;
   const reportFile = options.PREFLIGHT_REPORT_FILE;
+  const platformFixtures = resolve(packageRoot, 'fixtures/etcd');
+  const content = contentSelection(
+    options,
+    (name) => optionValues[name] !== undefined,
+    platformFixtures,
+    (path) => resolve(cwd, path),
+  );
   return {
     postgres,
     etcd,
@@ -111,14 +122,14 @@ function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPos
     migrationsPath: resolve(cwd, options.PREFLIGHT_MIGRATIONS ?? resolve(packageRoot, 'dist/migrations')),
     migrationsTable: options.PREFLIGHT_MIGRATIONS_TABLE,
     schema: options.PREFLIGHT_SCHEMA,
-    fixturesDir: resolve(cwd, options.PREFLIGHT_FIXTURES ?? resolve(packageRoot, 'fixtures/etcd')),
-    redisPersistence: options.PREFLIGHT_REDIS_PERSISTENCE,
+    ...content,
     backupDir: options.PREFLIGHT_BACKUP_DIR === undefined ? undefined : resolve(cwd, options.PREFLIGHT_BACKUP_DIR),
     secretsDir: options.PREFLIGHT_SECRETS_DIR === undefined ? undefined : resolve(cwd, options.PREFLIGHT_SECRETS_DIR),
     adminUsername: options.PREFLIGHT_ADMIN_USERNAME,
     adminEmail: options.PREFLIGHT_ADMIN_EMAIL,
-    baseline: options.PREFLIGHT_BASELINE,
-    customMigrations: options.PREFLIGHT_MIGRATIONS !== undefined,
+    customMigrations: options.PREFLIGHT_MIGRATIONS !== undefined || options.PREFLIGHT_DATASOURCE !== undefined,
+    allowEmpty: options.PREFLIGHT_ALLOW_EMPTY,
+    dataSourceFile: options.PREFLIGHT_DATASOURCE === undefined ? undefined : resolve(cwd, options.PREFLIGHT_DATASOURCE),
     reportFile: reportFile === 'none' ? null : reportFile === undefined ? undefined : resolve(cwd, reportFile),
     logLevel: options.LOG_LEVEL,
     logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),

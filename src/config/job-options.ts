@@ -73,9 +73,13 @@ export const jobOptionsSchema = z.object({
   PREFLIGHT_MIGRATIONS_TABLE: sqlIdentifier('migrations'),
   /** schema holding the migrations table; default `public` */
   PREFLIGHT_SCHEMA: sqlIdentifier('public'),
-  /** directory of etcd fixture files; default: the platform's own `fixtures/etcd` */
+  /** directory of etcd fixture files, or `off`; default: the platform's own `fixtures/etcd`, off with PREFLIGHT_MIGRATIONS */
   PREFLIGHT_FIXTURES: z.string().min(1).optional(),
-  /** Redis persistence required: `aof`, `rdb`, `any` (default) or `off` (no check) */
+  /** succeed when no migration is found (an intentionally empty set); default false: zero migrations is an error (65) */
+  PREFLIGHT_ALLOW_EMPTY: flag,
+  /** the project's compiled TypeORM data source file (what `typeorm migration:run -d` takes); default none */
+  PREFLIGHT_DATASOURCE: z.string().min(1).optional(),
+  /** Redis persistence required: `aof`, `rdb`, `any` (default; `off` with PREFLIGHT_MIGRATIONS) or `off` (no check) */
   PREFLIGHT_REDIS_PERSISTENCE: z
     .enum(['aof', 'rdb', 'any', 'off'], { message: 'must be aof, rdb, any or off' })
     .default('any'),
@@ -93,7 +97,7 @@ export const jobOptionsSchema = z.object({
     .string()
     .regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')
     .default('admin@example.com'),
-  /** apply the shipped schema snapshot on an empty database instead of replaying every migration; default true */
+  /** apply the shipped schema snapshot on an empty database instead of replaying every migration; default true (false with PREFLIGHT_MIGRATIONS) */
   PREFLIGHT_BASELINE: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
     .default('true')
@@ -109,3 +113,60 @@ export const jobOptionsSchema = z.object({
 });
 
 export type JobOptions = z.output<typeof jobOptionsSchema>;
+
+/** What the job applies besides migrations; each is the platform's unless the project brings its own. */
+export interface ContentSelection {
+  /** directory of etcd fixtures, or null when fixtures are off */
+  fixturesDir: string | null;
+  /** PREFLIGHT_FIXTURES names a directory: a missing one is a configuration error, not "no fixtures" */
+  fixturesExplicit: boolean;
+  redisPersistence: JobOptions['PREFLIGHT_REDIS_PERSISTENCE'];
+  baseline: boolean;
+}
+
+/**
+ * With PREFLIGHT_MIGRATIONS (or PREFLIGHT_DATASOURCE) the project brings its own migrations: the
+ * platform's fixtures, Redis check and baseline are off unless their variable is set explicitly.
+ */
+export function contentSelection(
+  options: JobOptions,
+  isSet: (name: keyof JobOptions) => boolean,
+  platformFixturesDir: string,
+  resolvePath: (path: string) => string,
+): ContentSelection {
+  const ownProject = options.PREFLIGHT_MIGRATIONS !== undefined || options.PREFLIGHT_DATASOURCE !== undefined;
+  const fixtures = options.PREFLIGHT_FIXTURES;
+  return {
+    fixturesDir:
+      fixtures === 'off'
+        ? null
+        : fixtures !== undefined
+          ? resolvePath(fixtures)
+          : ownProject
+            ? null
+            : platformFixturesDir,
+    fixturesExplicit: fixtures !== undefined && fixtures !== 'off',
+    redisPersistence: ownProject && !isSet('PREFLIGHT_REDIS_PERSISTENCE') ? 'off' : options.PREFLIGHT_REDIS_PERSISTENCE,
+    baseline: ownProject && !isSet('PREFLIGHT_BASELINE') ? false : options.PREFLIGHT_BASELINE,
+  };
+}
+
+/** The name in `known` closest to a misspelt `name` (edit distance up to 3), for "did you mean …?". */
+export function closestName(name: string, known: string[]): string | undefined {
+  const [closest] = known
+    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+    .sort((a, b) => a.distance - b.distance);
+  return closest && closest.distance <= 3 ? closest.candidate : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -48,3 +48,14 @@ export class ${base}${timestamp} implements MigrationInterface {
   }
   return file;
 }
+
+/** What to do after `preflight create`: fill it in, compile, check, apply. */
+export function createNextSteps(file: string): string {
+  return [
+    'Next:',
+    `  1. write up() and its exact undo in down() in ${file}`,
+    '  2. compile it (npm run build, or tsc) so the *.js lands in the directory PREFLIGHT_MIGRATIONS names',
+    '  3. preflight status    shows it pending (exit 3)',
+    '  4. preflight run       applies it; preflight down --yes reverts it',
+  ].join('\n');
+}

@@ -4,10 +4,10 @@ import type { JobEvents } from '../core/events';
 import { interrupted } from '../core/retry';
 import type { Logger } from '../log/logger';
 import { readLedger } from '../postgres/ledger';
-import { migrationCatalog } from '../postgres/manifest';
 import { readApplied } from '../postgres/migrations-table';
 import { revertMigrations, type MigrationRun } from '../postgres/run-migrations';
 import { executorOptions } from './executor-options';
+import { loadMigrations } from './load-migrations';
 import { planMigrations } from './plan';
 import { withJob } from './run-job';
 import { lockStep, releaseLock } from './steps/lock';
@@ -24,8 +24,10 @@ export async function down(
   signal: AbortSignal,
   target: DownTarget,
   events?: JobEvents,
+  /** asked with the names, newest first, before anything is reverted; false reverts nothing */
+  confirm?: (names: string[]) => Promise<boolean>,
 ): Promise<MigrationRun[]> {
-  const sources = await migrationCatalog(config.migrationsPath);
+  const sources = await loadMigrations(config, log);
   // Migrations may need the other stores to undo their cross-store effects (ConcurrencyUsedToRedis).
   return withJob({ config, log, signal, events }, async (job) => {
     await runStep(waitStep, job, undefined);
@@ -54,6 +56,10 @@ export async function down(
       }
       if (newestFirst.length === 0) {
         log.info({ event: 'down.nothing', message: 'no applied migration to revert' });
+        return [];
+      }
+      if (confirm && !(await confirm(newestFirst.map((migration) => migration.name)))) {
+        log.info({ event: 'down.cancelled', message: 'nothing reverted' });
         return [];
       }
       const toRevert = newestFirst.map((migration) => sources.find((source) => source.name === migration.name)!);

@@ -23,6 +23,7 @@ export function executorOptions(job: JobContext, onBackendPid: (pid: number) => 
   return {
     context: migrationStores(job),
     settings: config.postgres,
+    dataSourceOptions: config.dataSourceOptions,
     applicationName: config.applicationName,
     location: { schema: config.schema, table: config.migrationsTable },
     transactionMode: config.transactionMode,

@@ -57,6 +57,11 @@ async function withFixtures<T>(
       'config',
       'ETCD_ENDPOINTS is not set: fixtures are applied to etcd, so set ETCD_ENDPOINTS',
     );
+  if (config.fixturesDir === null)
+    throw new PreflightError(
+      'config',
+      'fixtures are off (PREFLIGHT_FIXTURES=off, or PREFLIGHT_MIGRATIONS without PREFLIGHT_FIXTURES): set PREFLIGHT_FIXTURES to a directory',
+    );
   const { loadFixtureFiles } = await import('../etcd/fixture-file');
   const files = await loadFixtureFiles(config.fixturesDir, config.environment);
   const client = await waitForEtcd(config, log, signal);

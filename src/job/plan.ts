@@ -11,7 +11,7 @@ export interface MigrationPlan {
   /** in the database, not in this build (the database is ahead of the code) */
   unknown: AppliedMigration[];
   /** applied, but the build's checksum differs from the one recorded when it was applied */
-  drifted: Array<{ name: string; recorded: string; current: string }>;
+  drifted: Array<{ name: string; recorded: string; current: string; checksumFrom: 'source' | 'compiled' }>;
   /** pending, yet older than the newest applied migration */
   outOfOrder: MigrationSource[];
   /** applied (by TypeORM's CLI or an older preflight) but never checksummed: recorded on the next run */
@@ -33,11 +33,23 @@ export function planMigrations(
     pending,
     unknown: applied.filter((migration) => !sourceNames.has(migration.name)),
     drifted: appliedSources
-      .filter((source) => ledger.has(source.name) && ledger.get(source.name)!.checksum !== source.checksum)
-      .map((source) => ({ name: source.name, recorded: ledger.get(source.name)!.checksum, current: source.checksum })),
+      .filter((source) => isDrifted(source, ledger.get(source.name)))
+      .map((source) => ({
+        name: source.name,
+        recorded: ledger.get(source.name)!.checksum,
+        current: source.checksum,
+        checksumFrom: source.checksumFrom,
+      })),
     outOfOrder: pending.filter((source) => source.timestamp < newestApplied),
     unrecorded: appliedSources.filter((source) => !ledger.has(source.name)),
   };
+}
+
+/** Recorded, and matching neither the source's checksum nor the compiled file's (an earlier run may have had only that). */
+function isDrifted(source: MigrationSource, recorded: LedgerRow | undefined): boolean {
+  return (
+    recorded !== undefined && recorded.checksum !== source.checksum && recorded.checksum !== source.compiledChecksum
+  );
 }
 
 export interface PlanPolicy {
@@ -54,9 +66,15 @@ const listed = (names: string[]) =>
 export function planRefusal(plan: MigrationPlan, policy: PlanPolicy): PreflightError | undefined {
   if (plan.drifted.length > 0) {
     const names = plan.drifted.map((drift) => drift.name);
+    // Without its source only the compiled file is checksummed: a compiler change then looks like an edit.
+    const compiledOnly = plan.drifted.filter((drift) => drift.checksumFrom === 'compiled').map((drift) => drift.name);
+    const accept =
+      compiledOnly.length === 0
+        ? ''
+        : `; if only the compiled output changed (a new compiler or tsconfig target), accept it with preflight repair --accept-checksum ${compiledOnly.length === 1 ? compiledOnly[0] : '--all'}`;
     return new PreflightError(
       'data',
-      `migration ${listed(names)} changed after it was applied (checksum differs): restore its original source and put the change in a new migration`,
+      `migration ${listed(names)} changed after it was applied (checksum differs): restore its original source and put the change in a new migration${accept}`,
       {
         details: plan.drifted.map(
           (drift) => `${drift.name}: recorded ${drift.recorded.slice(0, 12)}, build ${drift.current.slice(0, 12)}`,

@@ -23,6 +23,8 @@ export interface RehearsedMigration {
   locks: TableLock[];
   /** true when seen just before its COMMIT with every lock of its transaction held; false: polled, short locks may be missing */
   locksComplete: boolean;
+  /** ran in a transaction of its own (the only case in which its locks can be seen complete) */
+  transaction: boolean;
 }
 
 /** What the rehearsal did; `error` is what stopped it, undefined when every pending migration applied and round-tripped. */
@@ -179,11 +181,13 @@ async function rehearseMigrations(
   const migrations = runs.map((run) => {
     const key = `${run.phase} ${run.name}`;
     const { locks, atBarrier, waitedMs } = sampler.observed(key);
+    const transaction = inTransaction.get(key) === true;
     return {
       ...run,
       durationMs: Math.max(run.durationMs - waitedMs, 0),
       locks,
-      locksComplete: atBarrier && inTransaction.get(key) === true,
+      locksComplete: atBarrier && transaction,
+      transaction,
     };
   });
   return { migrations, error };

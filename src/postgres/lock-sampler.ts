@@ -106,8 +106,10 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
   const loop = (async () => {
     let pollMs = 50;
     let previousKey: string | undefined;
+    let releasedAtBarrier = false;
     while (!stopped) {
-      if (!holdingBarrier) holdingBarrier = await takeBarrier(client, options.barrierTable);
+      if (!holdingBarrier) holdingBarrier = await takeBarrier(client, options.barrierTable, releasedAtBarrier);
+      releasedAtBarrier = false;
       const key = current;
       // Inside the barrier's transaction pg_stat_activity would keep showing its first snapshot.
       await client.query('SELECT pg_stat_clear_snapshot()');
@@ -124,7 +126,8 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
         seen.set(key, locks);
       }
       const blocked = rows.filter((lock) => lock.blocked_by_us);
-      if (holdingBarrier && blocked.length > 0) {
+      // A migration that began during this sample waits at the barrier until sampled under its own key.
+      if (holdingBarrier && blocked.length > 0 && key === current) {
         const releasing = performance.now();
         await client.query('COMMIT');
         holdingBarrier = false;
@@ -135,6 +138,7 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
           if (atBarrier) caughtAtBarrier.add(key);
         }
         // At the barrier up() is done: take it again before the next migration's INSERT comes.
+        releasedAtBarrier = atBarrier;
         if (atBarrier) continue;
       }
       if (key !== current) continue;
@@ -176,11 +180,16 @@ export async function startLockSampler(options: LockSamplerOptions): Promise<Loc
   };
 }
 
-/** SHARE on the migrations table, waiting only briefly for the previous migration to commit; false without it. */
-async function takeBarrier(client: Client, table: string): Promise<boolean> {
+/**
+ * SHARE on the migrations table; false without it. Right after letting a migration pass the barrier
+ * it waits up to a second for that migration's COMMIT (the next INSERT queues behind this request,
+ * so the barrier is in place for it however slow the machine); otherwise only 20 ms, so a long
+ * transaction (PREFLIGHT_TRANSACTION=all) does not stop the sampling.
+ */
+async function takeBarrier(client: Client, table: string, afterRelease: boolean): Promise<boolean> {
   await client.query('BEGIN');
   try {
-    await client.query(`SET LOCAL lock_timeout = '20ms'`);
+    await client.query(`SET LOCAL lock_timeout = '${afterRelease ? 1000 : 20}ms'`);
     await client.query(`LOCK TABLE ${table} IN SHARE MODE`);
     return true;
   } catch (error) {

@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PreflightError, reasonOf } from '../core/errors';
+import { migrationChecksum, textChecksum, type MigrationChecksum } from './migration-checksum';
 import {
   checkedOrder,
   classLoader,
@@ -15,123 +16,127 @@ import {
 /** The manifest beside the compiled migrations: what the build ships, so a plan needs no module loading. */
 const manifestFileName = 'preflight-manifest.json';
 
-export interface ManifestEntry {
+export interface ManifestEntry extends MigrationChecksum {
   name: string;
   timestamp: number;
   /** compiled file, relative to the manifest */
   file: string;
-  checksum: string;
 }
 
 interface Manifest {
-  version: 1;
+  version: 2;
   migrations: ManifestEntry[];
 }
 
-/**
- * Checksum of a migration's source, insensitive to what editors and checkouts change without
- * changing meaning: line endings, trailing spaces, a trailing newline, a byte-order mark.
- */
-function sourceChecksum(text: string): string {
-  const normalised = text
-    .replace(/^\uFEFF/, '')
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
-    .trimEnd();
-  return createHash('sha256').update(normalised).digest('hex');
+/** The migrations found, and when the manifest was out of date, what it missed (those files were scanned). */
+export interface MigrationCatalog {
+  sources: MigrationSource[];
+  /** files the manifest does not list or whose content differs from it; empty when the manifest was current or absent */
+  staleFiles: string[];
 }
 
 /**
- * The migrations in `path`: from its manifest when there is one (no module is loaded), otherwise by
- * loading every compiled file and checksumming it.
+ * The migrations in `path`. The manifest is only a cache: every compiled file is hashed (a few
+ * hundred small files cost milliseconds) and only those it lists unchanged are taken from it;
+ * the others are loaded and checksummed, so a stale manifest never hides a migration or an edit.
  */
-export async function migrationCatalog(path: string): Promise<MigrationSource[]> {
+export async function migrationCatalog(path: string): Promise<MigrationCatalog> {
   const directory = migrationsDirectory(path);
+  const files = await migrationFiles(path);
   const manifest = await readManifest(directory);
-  if (manifest) {
-    return checkedOrder(
-      manifest.migrations.map((entry) => {
-        const file = join(directory, entry.file);
-        return {
-          name: entry.name,
-          timestamp: entry.timestamp,
-          file,
-          checksum: entry.checksum,
-          load: classLoader(file, entry.name),
-        };
-      }),
+  const listed = new Map<string, ManifestEntry[]>();
+  for (const entry of manifest?.migrations ?? []) listed.set(entry.file, [...(listed.get(entry.file) ?? []), entry]);
+  const missing = [...listed.keys()].filter((file) => !existsSync(join(directory, file)));
+  if (missing.length > 0) {
+    throw new PreflightError(
+      'data',
+      `${join(directory, manifestFileName)} lists ${missing.join(', ')}, which is not there: rebuild, or run preflight manifest ${directory}`,
     );
   }
-  const files = await migrationFiles(path);
-  return checkedOrder(await scanMigrations(files, async (file) => sourceChecksum(await readFile(file, 'utf8'))));
+  const sources: MigrationSource[] = [];
+  const staleFiles: string[] = [];
+  for (const file of files) {
+    const entries = listed.get(basename(file));
+    const current = entries ? textChecksum(await readFile(file, 'utf8')) : undefined;
+    if (entries && entries.every((entry) => entry.compiledChecksum === current)) {
+      sources.push(...entries.map((entry) => ({ ...entry, file, load: classLoader(file, entry.name) })));
+      continue;
+    }
+    if (manifest) staleFiles.push(basename(file));
+    sources.push(...(await scanMigrations([file])));
+  }
+  return { sources: checkedOrder(sources), staleFiles };
 }
 
-/** Loads each file and lists its classes, with checksums from `checksumOf`. */
-async function scanMigrations(
+/** Loads each file and lists its classes, with checksums of their source where `sourceOf` or a source map finds it. */
+export async function scanMigrations(
   files: string[],
-  checksumOf: (file: string) => Promise<string>,
+  sourceOf: (file: string) => string | undefined = () => undefined,
 ): Promise<MigrationSource[]> {
   const sources: MigrationSource[] = [];
   for (const file of files) {
-    const checksum = await checksumOf(file);
+    const checksums = await migrationChecksum(file, sourceOf(file));
     for (const migrationClass of await loadMigrationClasses(file)) {
       const { name, timestamp } = migrationIdentity(migrationClass, file);
-      sources.push({ name, timestamp, file, checksum, load: async () => migrationClass });
+      sources.push({ name, timestamp, file, ...checksums, load: async () => migrationClass });
     }
   }
   return sources;
 }
 
 async function readManifest(directory: string): Promise<Manifest | undefined> {
+  const file = join(directory, manifestFileName);
   let text: string;
   try {
-    text = await readFile(join(directory, manifestFileName), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new PreflightError(
       'config',
-      `PREFLIGHT_MIGRATIONS: cannot read ${join(directory, manifestFileName)} (${(error as NodeJS.ErrnoException).code})`,
+      `PREFLIGHT_MIGRATIONS: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
     );
   }
-  let manifest: Manifest;
+  let manifest: { version?: unknown; migrations?: unknown };
   try {
-    manifest = JSON.parse(text) as Manifest;
+    manifest = JSON.parse(text) as typeof manifest;
   } catch (error) {
     throw new PreflightError(
       'data',
-      `${join(directory, manifestFileName)} is not valid JSON (${reasonOf(error)}): rebuild, or run preflight manifest`,
+      `${file} is not valid JSON (${reasonOf(error)}): rebuild, or run preflight manifest ${directory}`,
     );
   }
-  if (manifest.version !== 1 || !Array.isArray(manifest.migrations)) {
+  if (manifest.version === 1 && Array.isArray(manifest.migrations)) {
+    // Written by an older preflight without the compiled files' checksums: every file counts as stale.
+    return { version: 2, migrations: [] };
+  }
+  if (manifest.version !== 2 || !Array.isArray(manifest.migrations)) {
     throw new PreflightError(
       'data',
-      `${join(directory, manifestFileName)} is not a preflight manifest (version 1): rebuild, or run preflight manifest`,
+      `${file} is not a preflight manifest (version 2): rebuild, or run preflight manifest ${directory}`,
     );
   }
-  return manifest;
+  return manifest as Manifest;
 }
 
 /**
  * Writes the manifest for the compiled migrations in `compiledDir`. With `sourceDir`, checksums come
- * from the TypeScript sources of the same base name (the build); otherwise from the compiled files
- * (`preflight manifest` for a directory of another project's migrations).
+ * from the TypeScript sources of the same base name (the build); otherwise from the source each
+ * file's source map names, else from the compiled file (`preflight manifest DIR`).
  */
 export async function writeManifest(compiledDir: string, sourceDir?: string): Promise<ManifestEntry[]> {
   const files = await migrationFiles(compiledDir);
-  const checksumOf = async (file: string) => {
-    const source = sourceDir ? join(sourceDir, basename(file).replace(/\.(c?js|mjs)$/, '.ts')) : file;
-    return sourceChecksum(await readFile(source, 'utf8'));
-  };
-  const sources = checkedOrder(await scanMigrations(files, checksumOf));
-  const migrations = sources.map(({ name, timestamp, file, checksum }) => ({
+  const sourceOf = (file: string) =>
+    sourceDir === undefined ? undefined : join(sourceDir, basename(file).replace(/\.(c?js|mjs)$/, '.ts'));
+  const sources = checkedOrder(await scanMigrations(files, sourceOf));
+  const migrations = sources.map(({ name, timestamp, file, checksum, compiledChecksum, checksumFrom }) => ({
     name,
     timestamp,
     file: basename(file),
     checksum,
+    compiledChecksum,
+    checksumFrom,
   }));
-  const manifest: Manifest = { version: 1, migrations };
+  const manifest: Manifest = { version: 2, migrations };
   await writeFile(join(compiledDir, manifestFileName), `${JSON.stringify(manifest, null, 2)}\n`);
   return migrations;
 }

@@ -3,17 +3,16 @@ import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MigrationInterface } from 'typeorm';
 import { PreflightError } from '../core/errors';
+import type { MigrationChecksum } from './migration-checksum';
 
 export type MigrationClass = new () => MigrationInterface;
 
 /** A migration shipped in the build: what TypeORM records for it, and how to load its class. */
-export interface MigrationSource {
+export interface MigrationSource extends MigrationChecksum {
   name: string;
   timestamp: number;
   /** compiled file holding the class */
   file: string;
-  /** sha256 of the normalised source (TypeScript from the build manifest, else the compiled file) */
-  checksum: string;
   /** loads the module; only called when the migration is applied or reverted */
   load(): Promise<MigrationClass>;
 }
@@ -30,7 +29,7 @@ export async function migrationFiles(path: string): Promise<string[]> {
   const pattern = isPattern ? globToRegExp(basename(path)) : /\.(c?js|mjs)$/;
   let names: string[];
   try {
-    if (!(await stat(directory)).isDirectory()) throw new Error('not a directory');
+    if (!(await stat(directory)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     names = await readdir(directory);
   } catch (error) {
     throw new PreflightError(
@@ -42,6 +41,25 @@ export async function migrationFiles(path: string): Promise<string[]> {
     .filter((name) => pattern.test(name) && !name.endsWith('.d.ts'))
     .sort()
     .map((name) => join(directory, name));
+}
+
+/**
+ * Why a migrations directory yielded no migration, in words that say what to do:
+ * TypeScript sources not compiled, a project root, an empty directory, or files of another kind.
+ */
+export async function emptyDirectoryReason(path: string): Promise<string> {
+  const names = await readdir(migrationsDirectory(path)).catch(() => [] as string[]);
+  const typescript = names.filter((name) => /\.[cm]?ts$/.test(name) && !name.endsWith('.d.ts'));
+  const compiled = names.filter((name) => /\.(c?js|mjs)$/.test(name));
+  if (names.some((name) => ['package.json', 'tsconfig.json', 'node_modules'].includes(name)))
+    return 'a project root: point at the compiled migrations directory (e.g. dist/migrations)';
+  if (compiled.length > 0)
+    return `${compiled.length} *.js file${compiled.length === 1 ? '' : 's'}, none exporting a migration class (a class with up())`;
+  if (typescript.length > 0)
+    return `only .ts sources (${typescript.length}): compile them first (tsc) and point at the compiled *.js files`;
+  if (names.length === 0) return 'an empty directory';
+  const sample = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+  return `no *.js files (found ${sample})`;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -61,7 +79,7 @@ const importModule = new Function('specifier', 'return import(specifier)') as (
 ) => Promise<Record<string, unknown>>;
 
 /** Loads a module: require() for CommonJS, import() for `.mjs` and for `.js` in a `"type": "module"` package. */
-async function loadModule(file: string): Promise<Record<string, unknown>> {
+export async function loadModule(file: string): Promise<Record<string, unknown>> {
   if (file.endsWith('.mjs')) return importModule(pathToFileURL(file).href);
   try {
     return require(file) as Record<string, unknown>;

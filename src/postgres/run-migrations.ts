@@ -1,4 +1,4 @@
-import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
@@ -10,6 +10,7 @@ import { ledgerDelete, recordApplied } from './ledger';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
 import { attachMigrationContext, type MigrationContext } from './migration-context';
+import { projectOptions } from './project-options';
 
 export interface ExecutorOptions {
   settings: PostgresSettings;
@@ -33,6 +34,8 @@ export interface ExecutorOptions {
   onBackendPid(pid: number): void;
   /** the other stores, handed to migrations on their QueryRunner */
   context: Omit<MigrationContext, 'log'>;
+  /** PREFLIGHT_DATASOURCE's entities, naming strategy, extra: migrations may use the project's entities */
+  dataSourceOptions?: Record<string, unknown>;
   /** what the migration's backend is waiting on (from pg_stat_activity), for the heartbeat */
   describeBackend?(pid: number): Promise<string | undefined>;
 }
@@ -101,7 +104,7 @@ export async function revertMigrations(applied: MigrationSource[], options: Exec
 }
 
 async function execute(steps: Step[], options: ExecutorOptions): Promise<MigrationRun[]> {
-  const dataSource = await openDataSource(options.settings, options.applicationName);
+  const dataSource = await openDataSource(options.settings, options.applicationName, options.dataSourceOptions);
   const runner = dataSource.createQueryRunner();
   attachMigrationContext(runner, { ...options.context, log: options.log });
   try {
@@ -271,9 +274,10 @@ async function rollback(runner: QueryRunner, log: Logger, name: string): Promise
   }
 }
 
-async function openDataSource(settings: PostgresSettings, applicationName: string): Promise<DataSource> {
+async function openDataSource(settings: PostgresSettings, name: string, project?: Record<string, unknown>) {
   const { DataSource } = await import('typeorm');
   const dataSource = new DataSource({
+    ...projectOptions(project),
     type: 'postgres',
     host: settings.host,
     port: settings.port,
@@ -281,7 +285,7 @@ async function openDataSource(settings: PostgresSettings, applicationName: strin
     password: settings.password,
     database: settings.database,
     ssl: settings.sslMode === 'disable' ? false : { rejectUnauthorized: settings.sslMode !== 'require' },
-    applicationName,
+    applicationName: name,
     poolSize: 1,
     logging: false,
     extra: await postgresClientConfig(settings, applicationName), // libpq's host list, TLS and options (issue 12)

@@ -154,20 +154,20 @@ test('down reverts the last migration, down --to NAME every one after NAME, each
     });
     const env = { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir };
     assert.equal((await runCli(['run'], env)).code, 0);
-    assert.equal((await runCli(['down'], env)).code, 0);
+    assert.equal((await runCli(['down', '--yes'], env)).code, 0);
     assert.deepEqual(await recordedMigrations(db), ['A1800000000001', 'B1800000000002', 'C1800000000003']);
     assert.deepEqual(await db.query(`SELECT to_regclass('d') AS found`), [{ found: null }]);
     assert.equal((await db.query('SELECT count(*)::int AS n FROM preflight_migrations'))[0].n, 3);
-    assert.equal((await runCli(['down', '--to', 'A1800000000001'], env)).code, 0);
+    assert.equal((await runCli(['down', '--to', 'A1800000000001', '--yes'], env)).code, 0);
     assert.deepEqual(await recordedMigrations(db), ['A1800000000001']);
-    const unknownTarget = await runCli(['down', '--to', 'Nope1800000000000'], env);
+    const unknownTarget = await runCli(['down', '--to', 'Nope1800000000000', '--yes'], env);
     assert.equal(unknownTarget.code, 2);
     assert.equal((await runCli(['down', 'two'], env)).code, 2);
     fs.writeFileSync(
       path.join(dir, '1800000000001-A.js'),
       `exports.A = class A1800000000001 { async up(q) { await q.query('CREATE TABLE a (id int)'); } };\n`,
     );
-    const noDown = await runCli(['down'], { ...env });
+    const noDown = await runCli(['down', '--yes'], { ...env });
     assert.equal(noDown.code, 65, noDown.stdout);
     assert.deepEqual(await recordedMigrations(db), ['A1800000000001']);
   } finally {
@@ -185,7 +185,11 @@ test('create scaffolds a migration that builds and runs; manifest records a dire
       { cwd: project },
     );
     assert.equal(created.code, 0, created.stdout + created.stderr);
-    const file = created.stdout.trim();
+    const [file, ...nextSteps] = created.stdout.trim().split('\n');
+    assert.match(
+      nextSteps.join('\n'),
+      /^Next:\n.*write up\(\) and its exact undo in down\(\).*\n.*compile it.*\n.*preflight status.*\n.*preflight run/s,
+    );
     assert.match(path.basename(file), /^\d{13}-AddUsersIndex\.ts$/);
     const timestamp = path.basename(file).slice(0, 13);
     assert.match(

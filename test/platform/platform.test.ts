@@ -61,7 +61,7 @@ test('down to zero removes every platform table, and up again gives the same sch
     const env = await preflightEnv({ db });
     assert.equal((await runCli(['run'], env)).code, 0);
     const expected = await schemaSnapshot(db.query);
-    const down = await runCli(['down', String(platformMigrationNames().length)], env);
+    const down = await runCli(['down', String(platformMigrationNames().length), '--yes'], env);
     assert.equal(down.code, 0, down.stdout);
     assert.deepEqual(await userTables(db), []);
     assert.deepEqual(await recordedMigrations(db), []);
@@ -182,7 +182,7 @@ test('killed between the Redis write and the PostgreSQL commit, ConcurrencyUsedT
   try {
     const env = { ...(await preflightEnv({ db, redis })), PREFLIGHT_DDL_LOCK_TIMEOUT: '60s' };
     assert.equal((await runCli(['run'], env)).code, 0);
-    assert.equal((await runCli(['down'], env)).code, 0, 'back to before ConcurrencyUsedToRedis');
+    assert.equal((await runCli(['down', '--yes'], env)).code, 0, 'back to before ConcurrencyUsedToRedis');
     await db.query(`INSERT INTO keypair_resource_policies (name) VALUES ('default')`);
     const [{ id }] = await db.query(
       `INSERT INTO users (username, email, auth_provider) VALUES ('u', 'u@example.org', 'local') RETURNING id`,
@@ -236,7 +236,7 @@ test('killed between the Redis write and the PostgreSQL commit, ConcurrencyUsedT
     );
 
     await redis.client.set('keypair.concurrency_used.AKIAAAAAAAAAAAAAAAAA', '7');
-    assert.equal((await runCli(['down'], env)).code, 0);
+    assert.equal((await runCli(['down', '--yes'], env)).code, 0);
     assert.deepEqual(await db.query(`SELECT access_key, concurrency_used FROM keypairs ORDER BY 1`), [
       { access_key: 'AKIAAAAAAAAAAAAAAAAA', concurrency_used: 7 },
       { access_key: 'AKIABBBBBBBBBBBBBBBB', concurrency_used: 4 },

@@ -605,13 +605,13 @@ const cases: BadInput[] = [
     category: 'migration',
     input: 'the manifest lists `missing.js`, which is not there',
     code: 65,
-    message: /^migration file missing\.js cannot be loaded: Cannot find module/,
+    message: /preflight-manifest\.json lists missing\.js, which is not there: rebuild, or run preflight manifest/,
     env: (ctx) =>
       migrations(ctx, [
         [
           'preflight-manifest.json',
           JSON.stringify({
-            version: 1,
+            version: 2,
             migrations: [
               { name: 'Gone1800000000001', timestamp: 1800000000001, file: 'missing.js', checksum: '0'.repeat(64) },
             ],
@@ -625,7 +625,10 @@ const cases: BadInput[] = [
     input: '`baseline.sql` beside the migrations without its `-- preflight baseline:` first line',
     code: 65,
     message: /baseline\.sql is not a preflight baseline \(no header\): regenerate it with preflight baseline/,
-    env: (ctx) => migrations(ctx, [first, ['baseline.sql', 'CREATE TABLE first (id int);\n']]),
+    env: (ctx) => ({
+      ...migrations(ctx, [first, ['baseline.sql', 'CREATE TABLE first (id int);\n']]),
+      PREFLIGHT_BASELINE: 'true',
+    }),
   },
   {
     name: 'baseline with failing SQL',
@@ -634,14 +637,16 @@ const cases: BadInput[] = [
     code: 70,
     message:
       /^baseline \S+baseline\.sql failed: relation "missing" does not exist \(rolled back; set PREFLIGHT_BASELINE=false/,
-    env: (ctx) =>
-      migrations(ctx, [
+    env: (ctx) => ({
+      ...migrations(ctx, [
         first,
         [
           'baseline.sql',
           '-- preflight baseline: {"migrations": ["First1800000000001"]}\nCREATE TABLE first (id int);\nINSERT INTO missing VALUES (1);\n',
         ],
       ]),
+      PREFLIGHT_BASELINE: 'true',
+    }),
   },
   {
     name: 'baseline header that is not JSON',
@@ -649,8 +654,13 @@ const cases: BadInput[] = [
     input: '`baseline.sql` starting `-- preflight baseline: {migrations`',
     code: 65,
     message: /baseline\.sql/,
-    env: (ctx) =>
-      migrations(ctx, [first, ['baseline.sql', '-- preflight baseline: {migrations\nCREATE TABLE first (id int);\n']]),
+    env: (ctx) => ({
+      ...migrations(ctx, [
+        first,
+        ['baseline.sql', '-- preflight baseline: {migrations\nCREATE TABLE first (id int);\n'],
+      ]),
+      PREFLIGHT_BASELINE: 'true',
+    }),
   },
   {
     name: 'migration edited after it was applied',
@@ -701,7 +711,7 @@ const cases: BadInput[] = [
     input: '`preflight status --jsn`',
     code: 2,
     args: ['status', '--jsn'],
-    message: /^preflight status: .*'--jsn'/,
+    message: /^preflight status: unknown option --jsn: did you mean --json\?/,
   },
   {
     name: 'down count that is not a number',

@@ -145,6 +145,7 @@ test('etcd stopped in the middle of a 20,000-key fixture load: exit 69 or 70, no
     ...baseEnv(db.url),
     PREFLIGHT_WAIT_TIMEOUT: '10s',
     PREFLIGHT_MIGRATIONS: writeFiles(path.join(dir, 'migrations'), {}),
+    PREFLIGHT_ALLOW_EMPTY: 'true',
     PREFLIGHT_FIXTURES: writeFiles(path.join(dir, 'fixtures'), { '50-big.yaml': big.text }),
     ETCD_ENDPOINTS: stack.info.etcd.endpoint,
     ETCD_NAMESPACE: namespace,

@@ -124,3 +124,38 @@ test('secrets from every store are collected for redaction', () => {
   });
   assert.deepEqual(config.secrets.sort(), ['etcd-secret', 'pg-secret', 'redis-secret']);
 });
+
+test('a misspelt PREFLIGHT_* variable is named with the closest real one', () => {
+  assert.deepEqual(problemsOf({ PGHOST: 'db', PREFLIGHT_MIGRATONS: 'dist/migrations' }), [
+    'PREFLIGHT_MIGRATONS: unknown variable (did you mean PREFLIGHT_MIGRATIONS?)',
+  ]);
+  assert.deepEqual(problemsOf({ PGHOST: 'db', PREFLIGHT_SOMETHING_ELSE: '1' }), [
+    'PREFLIGHT_SOMETHING_ELSE: unknown variable (check the spelling; see the README for the list)',
+  ]);
+});
+
+test("own migrations get only what they ask for: the platform's fixtures, Redis check and baseline are off unless set", () => {
+  const platform = load({ PGHOST: 'db' });
+  assert.match(String(platform.fixturesDir), /fixtures\/etcd$/);
+  assert.equal(platform.baseline, true);
+  assert.equal(platform.redisPersistence, 'any');
+  assert.equal(platform.customMigrations, false);
+  const own = load({ PGHOST: 'db', PREFLIGHT_MIGRATIONS: 'dist/migrations' });
+  assert.equal(own.fixturesDir, null);
+  assert.equal(own.baseline, false);
+  assert.equal(own.redisPersistence, 'off');
+  assert.equal(own.customMigrations, true);
+  const asked = load({
+    PGHOST: 'db',
+    PREFLIGHT_MIGRATIONS: 'dist/migrations',
+    PREFLIGHT_FIXTURES: 'config/etcd',
+    PREFLIGHT_BASELINE: 'true',
+    PREFLIGHT_REDIS_PERSISTENCE: 'aof',
+  });
+  assert.equal(asked.fixturesDir, path.join(cwd, 'config/etcd'));
+  assert.equal(asked.fixturesExplicit, true);
+  assert.equal(asked.baseline, true);
+  assert.equal(asked.redisPersistence, 'aof');
+  assert.equal(load({ PGHOST: 'db', PREFLIGHT_FIXTURES: 'off' }).fixturesDir, null);
+  assert.equal(load({ PGHOST: 'db', PREFLIGHT_DATASOURCE: 'dist/data-source.js' }).fixturesDir, null);
+});

@@ -3,9 +3,9 @@ import type { Config } from '../../config';
 import { PreflightError } from '../../core/errors';
 import type { FixtureFile } from '../../etcd/fixture-file';
 import type { Logger } from '../../log/logger';
-import { migrationCatalog } from '../../postgres/manifest';
 import type { MigrationSource } from '../../postgres/migration-source';
 import { readPersistence } from '../../redis/client';
+import { checkFixturesChoice, loadMigrations } from '../load-migrations';
 import { checkSecretsDir } from './seed';
 import { sessionOf, type Step } from './step';
 import { checkPrivileges } from '../check-privileges';
@@ -27,11 +27,13 @@ export const checkStep: Step<void, CheckedInput> = {
       : 'no redis configured';
     await checkSecretsDir(config);
     await checkPrivileges(sessionOf(job), config); // issue 12: 77 before any write
+    await checkFixturesChoice(config, log);
     // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
-    const files = etcd
-      ? await (await import('../../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.environment)
-      : [];
-    const sources = await migrationCatalog(config.migrationsPath);
+    const files =
+      etcd && config.fixturesDir !== null
+        ? await (await import('../../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.environment)
+        : [];
+    const sources = await loadMigrations(config, log);
     return {
       status: 'applied',
       details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length },

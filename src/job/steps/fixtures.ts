@@ -7,6 +7,8 @@ export const fixturesStep: Step<FixtureFile[], void> = {
   async run({ config, log, etcd }, files) {
     if (!etcd || !config.etcd)
       return { status: 'skipped', details: { reason: 'ETCD_ENDPOINTS not set' }, value: undefined };
+    if (config.fixturesDir === null)
+      return { status: 'skipped', details: { reason: 'fixtures off (PREFLIGHT_FIXTURES)' }, value: undefined };
     const { applyFixtures } = await import('../../etcd/apply-fixtures');
     const results = await applyFixtures(etcd, config.etcd.namespace, files, log);
     const changed = results.filter((result) => result.status === 'applied');
