@@ -288,7 +288,7 @@ async function openDataSource(settings: PostgresSettings, name: string, project?
     applicationName: name,
     poolSize: 1,
     logging: false,
-    extra: await postgresClientConfig(settings, applicationName), // libpq's host list, TLS and options (issue 12)
+    extra: await postgresClientConfig(settings, name), // libpq's host list, TLS and options (issue 12)
   });
   return dataSource.initialize();
 }
