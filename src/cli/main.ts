@@ -2,7 +2,7 @@
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../log/create-logger';
 import type { Logger } from '../log/logger';
-import { exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
+import { asPreflightError, exitCodeOf, exitCodes, PreflightError, reasonOf } from '../core/errors';
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
 import { withProjectDataSource } from '../job/project-data-source';
@@ -176,7 +176,8 @@ function noReportReason(config: Config): string {
 }
 
 /** Logs the one line that names the culprit, then the details; returns the exit code. */
-function fail(log: Logger, error: unknown): number {
+function fail(log: Logger, thrown: unknown): number {
+  const error = asPreflightError(thrown); // an informative SQLSTATE is no bug (issue 12)
   const exitCode = exitCodeOf(error);
   if (error instanceof PreflightError) {
     log.error({

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import dotenv from 'dotenv';
 
 /** Variables that hold secrets: each may instead be given as `<NAME>_FILE` (Docker/Kubernetes secrets). */
-const secretVariables = ['DATABASE_URL', 'PGPASSWORD', 'ETCD_PASSWORD', 'REDIS_URL', 'REDIS_PASSWORD'] as const;
+const secretVariables = [
+  'DATABASE_URL',
+  'PGPASSWORD',
+  'ETCD_PASSWORD',
+  'REDIS_URL',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
+] as const;
 
 export type Environment = Record<string, string | undefined>;
 

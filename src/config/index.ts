@@ -4,7 +4,8 @@ import { PreflightError } from '../core/errors';
 import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
 import { closestName, contentSelection, jobOptionsSchema, type ContentSelection } from './job-options';
 import { postgresSettings, type PostgresSettings } from './postgres-settings';
-import { etcdSettings, redisSettings, type EtcdSettingsFromEnv, type RedisSettings } from './store-settings';
+import { etcdSettings, type EtcdSettingsFromEnv } from './store-settings';
+import { redisSettings, type RedisSettings } from './redis-settings';
 
 export type { PostgresSettings, EtcdSettingsFromEnv, RedisSettings };
 
@@ -132,10 +133,15 @@ function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPos
     reportFile: reportFile === 'none' ? null : reportFile === undefined ? undefined : resolve(cwd, reportFile),
     logLevel: options.LOG_LEVEL,
     logFormat: options.LOG_FORMAT ?? (stdoutIsTty ? 'pretty' : 'json'),
-    applicationName: `preflight/${hostname()}`.slice(0, 63),
-    secrets: [postgres?.password, etcd?.password, redis?.password, redisUrlPassword(redis?.url)].filter(
-      (secret): secret is string => typeof secret === 'string' && secret.length > 0,
-    ),
+    applicationName: postgres?.applicationName ?? `preflight/${hostname()}`.slice(0, 63),
+    secrets: [
+      postgres?.password,
+      postgres?.sslPassword,
+      etcd?.password,
+      redis?.password,
+      redisUrlPassword(redis?.url),
+      redis?.sentinel?.password,
+    ].filter((secret): secret is string => typeof secret === 'string' && secret.length > 0),
     environment: env,
   };
 }

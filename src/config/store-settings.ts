@@ -22,12 +22,6 @@ export interface EtcdSettings {
 
 export type EtcdSettingsFromEnv = EtcdSettings;
 
-/** Redis connection settings; present only when REDIS_URL is set. */
-export interface RedisSettings {
-  url: string;
-  password?: string;
-}
-
 export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): EtcdSettingsFromEnv | undefined {
   if (!env.ETCD_ENDPOINTS) {
     for (const name of ['ETCD_NAMESPACE', 'ETCD_USERNAME', 'ETCD_PASSWORD'] as const) {
@@ -43,6 +37,14 @@ export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): 
     if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
       problems.push({ variable: 'ETCD_ENDPOINTS', message: `"${endpoint}" is not an http(s)://host:port endpoint` });
     }
+  }
+  const plain = endpoints.find((endpoint) => endpoint.startsWith('http://'));
+  const tlsFile = (['ETCD_CA_FILE', 'ETCD_CERT_FILE', 'ETCD_KEY_FILE'] as const).find((name) => env[name]);
+  if (plain && tlsFile) {
+    problems.push({
+      variable: tlsFile,
+      message: `is set but ETCD_ENDPOINTS has ${plain}: TLS needs https:// endpoints (a plain endpoint would send the credentials unencrypted)`,
+    });
   }
   if ((env.ETCD_USERNAME === undefined) !== (env.ETCD_PASSWORD === undefined)) {
     problems.push({
@@ -65,27 +67,4 @@ export function etcdSettings(env: Environment, problems: EnvironmentProblem[]): 
     certFile: env.ETCD_CERT_FILE,
     keyFile: env.ETCD_KEY_FILE,
   };
-}
-
-export function redisSettings(env: Environment, problems: EnvironmentProblem[]): RedisSettings | undefined {
-  if (!env.REDIS_URL) {
-    if (env.REDIS_PASSWORD)
-      problems.push({ variable: 'REDIS_PASSWORD', message: 'is set but REDIS_URL is not: set REDIS_URL too' });
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(env.REDIS_URL);
-  } catch {
-    problems.push({ variable: 'REDIS_URL', message: 'is not a URL: expected redis://[:password@]host:6379[/db]' });
-    return undefined;
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    problems.push({ variable: 'REDIS_URL', message: `scheme must be redis:// or rediss:// (got ${url.protocol}//)` });
-  }
-  const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) {
-    problems.push({ variable: 'REDIS_URL', message: `database must be a number (got "/${db}")` });
-  }
-  return { url: env.REDIS_URL, password: env.REDIS_PASSWORD || undefined };
 }

@@ -55,7 +55,31 @@ export class PreflightError extends Error {
 
 /** The exit code for anything thrown: a PreflightError's own, 1 for anything else (a bug). */
 export function exitCodeOf(error: unknown): number {
-  return error instanceof PreflightError ? error.exitCode : exitCodes.internal;
+  const known = asPreflightError(error);
+  return known instanceof PreflightError ? known.exitCode : exitCodes.internal;
+}
+
+/** SQLSTATE classes that say what happened (issue 12): such a database error is no bug. */
+const sqlStateKinds: Array<[prefix: string, kind: ErrorKind, hint: string]> = [
+  ['42501', 'noperm', "the role lacks a privilege: GRANT it as the object's owner or a superuser"],
+  ['28', 'config', 'the server refused the role: check the user, password and pg_hba.conf'],
+  ['3D', 'config', 'the database does not exist: check the database name'],
+  ['3F', 'config', 'the schema does not exist: check PREFLIGHT_SCHEMA or create the schema'],
+  ['08', 'unavailable', 'the connection to PostgreSQL failed: retry'],
+  ['57P0', 'unavailable', 'PostgreSQL is shutting down or starting up: retry'],
+  ['53', 'unavailable', 'PostgreSQL is out of a resource (connections, disk, memory): retry when it has recovered'],
+];
+
+/** A database error whose SQLSTATE class is informative, as the PreflightError it means; anything else unchanged. */
+export function asPreflightError(error: unknown): unknown {
+  if (error instanceof PreflightError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code)) return error;
+  const match = sqlStateKinds.find(([prefix]) => code.startsWith(prefix));
+  if (!match) return error;
+  return new PreflightError(match[1], `PostgreSQL: ${reasonOf(error)} (SQLSTATE ${code}): ${match[2]}`, {
+    cause: error,
+  });
 }
 
 /** A database or driver error's own message, without a stack. */

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { PreflightError, reasonOf } from '../core/errors';
+import { PreflightError, asPreflightError, reasonOf } from '../core/errors';
 import { JobEvents } from '../core/events';
 import { interrupted } from '../core/retry';
 import { logJobEvents } from '../log/log-events';
@@ -50,7 +50,7 @@ export async function runJob(
       }
     });
   } catch (error) {
-    failure = error;
+    failure = asPreflightError(error); // an informative SQLSTATE is no bug (issue 12)
   }
   return { report: report.finish(failure), error: failure };
 }

@@ -1,13 +1,19 @@
 import type { Client } from 'pg';
 import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config';
+import type { Config, RedisSettings } from '../config';
 import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';
 import { connect, createDatabase, serverVersionNumber, sqlState } from '../postgres/connection';
 import { connectRedis } from '../redis/client';
 import { PreflightError, reasonOf } from '../core/errors';
 import { retrying, type RetryOptions } from '../core/retry';
+import {
+  createDatabaseFailure,
+  describePostgres,
+  isTlsVerificationError,
+  permanentPostgresFailure,
+} from './postgres-failure';
 
 /** Waiting for a store: 100 ms doubling to 2 s, until PREFLIGHT_WAIT_TIMEOUT. */
 function waitPolicy(
@@ -29,12 +35,6 @@ function waitPolicy(
 }
 
 const minimumServerVersion = 120000;
-/** invalid_password, invalid_authorization_specification: retrying with the same credentials cannot help */
-const credentialErrors = new Set(['28P01', '28000']);
-
-function describePostgres(config: Config): string {
-  return `PostgreSQL at ${config.postgres.host}:${config.postgres.port} (database ${config.postgres.database})`;
-}
 
 /** Connects to PostgreSQL, creating the database when asked to; the returned client is the job's lock connection. */
 export async function waitForPostgres(config: Config, log: Logger, signal: AbortSignal): Promise<Client> {
@@ -45,28 +45,22 @@ export async function waitForPostgres(config: Config, log: Logger, signal: Abort
         return await connect(config.postgres, config.applicationName, undefined, Math.min(remainingMs, 5000));
       } catch (error) {
         if (sqlState(error) === '3D000' && config.createDatabase) {
-          const created = await createDatabase(config.postgres, config.applicationName);
+          const created = await createDatabase(config.postgres, config.applicationName).catch((failure: unknown) => {
+            throw createDatabaseFailure(failure, config);
+          });
           log.info({ event: 'postgres.database_created', database: config.postgres.database, created });
           return connect(config.postgres, config.applicationName);
         }
         throw error;
       }
     },
-    waitPolicy(config, log, signal, 'postgres', (error) => credentialErrors.has(sqlState(error) ?? '')),
+    waitPolicy(config, log, signal, 'postgres', (error) => permanentPostgresFailure(error, config) !== undefined),
   ).catch((error: unknown) => {
-    if (error instanceof PreflightError) throw error;
-    const state = sqlState(error);
-    if (credentialErrors.has(state ?? '')) {
-      throw new PreflightError(
-        'config',
-        `${describePostgres(config)} rejected the credentials of user ${config.postgres.user}: check DATABASE_URL or PGUSER/PGPASSWORD (${reasonOf(error)})`,
-        { cause: error },
-      );
-    }
-    const hint = state === '3D000' ? ' — create it, or set PREFLIGHT_CREATE_DATABASE=true' : '';
+    const permanent = permanentPostgresFailure(error, config);
+    if (permanent) throw permanent;
     throw new PreflightError(
       'unavailable',
-      `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}${hint}`,
+      `${describePostgres(config)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`,
       { cause: error },
     );
   });
@@ -129,26 +123,39 @@ export async function waitForRedis(config: Config, log: Logger, signal: AbortSig
   const isBadDatabase = (error: unknown) => /DB index is out of range/i.test(reasonOf(error));
   const client = await retrying(
     () => connectRedis(settings),
-    waitPolicy(config, log, signal, 'redis', (error) => isAuthError(error) || isBadDatabase(error)),
+    waitPolicy(
+      config,
+      log,
+      signal,
+      'redis',
+      (error) => isAuthError(error) || isBadDatabase(error) || isTlsVerificationError(error),
+    ),
   ).catch((error: unknown) => {
     if (error instanceof PreflightError) throw error;
+    if (isTlsVerificationError(error)) {
+      throw new PreflightError(
+        'config',
+        `Redis at ${redisHost(settings.url, settings)}: the server's TLS certificate did not verify (${reasonOf(error)}): set REDIS_TLS_CA_FILE to the CA that signed it`,
+        { cause: error },
+      );
+    }
     if (isBadDatabase(error)) {
       throw new PreflightError(
         'config',
-        `REDIS_URL: Redis at ${redisHost(settings.url)} has no such database (${reasonOf(error)}): use an index below the server's "databases" setting`,
+        `REDIS_URL: Redis at ${redisHost(settings.url, settings)} has no such database (${reasonOf(error)}): use an index below the server's "databases" setting`,
         { cause: error },
       );
     }
     if (isAuthError(error)) {
       throw new PreflightError(
         'config',
-        `Redis at ${redisHost(settings.url)} rejected the credentials: check REDIS_URL or REDIS_PASSWORD (${reasonOf(error)})`,
+        `Redis at ${redisHost(settings.url, settings)} rejected the credentials: check REDIS_URL or REDIS_PASSWORD (${reasonOf(error)})`,
         { cause: error },
       );
     }
     throw new PreflightError(
       'unavailable',
-      `Redis at ${redisHost(settings.url)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`,
+      `Redis at ${redisHost(settings.url, settings)} not reachable within ${formatDuration(config.waitTimeoutMs)}: ${reasonOf(error)}`,
       { cause: error },
     );
   });
@@ -156,8 +163,12 @@ export async function waitForRedis(config: Config, log: Logger, signal: AbortSig
   return client;
 }
 
-/** host:port of a Redis URL, never its credentials. */
-function redisHost(url: string): string {
+/** host:port of a Redis URL, never its credentials; with Sentinel the master's name and the sentinels. */
+function redisHost(url: string, settings?: RedisSettings): string {
+  if (settings?.sentinel) {
+    const sentinels = settings.sentinel.hosts.map(({ host, port }) => `${host}:${port}`).join(',');
+    return `master ${settings.sentinel.master} (sentinels ${sentinels})`;
+  }
   const { host, pathname } = new URL(url);
   return `${host}${pathname.length > 1 ? pathname : ''}`;
 }

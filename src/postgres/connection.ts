@@ -1,36 +1,116 @@
 import { Client, type ClientConfig } from 'pg';
 import type { PostgresSettings } from '../config';
+import type { TargetSessionAttrs } from '../config/postgres-settings';
+import { candidates, sessionMatches, type Candidate } from './libpq';
 
-/** node-postgres options for the settings; `database` overrides the target (e.g. `postgres` to create it). */
+/** node-postgres options for one candidate (host, port and TLS settings chosen the libpq way). */
 function clientConfig(
   settings: PostgresSettings,
+  candidate: Candidate,
   applicationName: string,
-  database = settings.database,
-  connectTimeoutMs = 5000,
+  database: string,
+  connectTimeoutMs: number,
 ): ClientConfig {
   return {
-    host: settings.host,
-    port: settings.port,
+    host: candidate.host,
+    port: candidate.port,
     user: settings.user,
     password: settings.password,
     database,
     application_name: applicationName,
+    options: settings.options,
     connectionTimeoutMillis: Math.round(connectTimeoutMs),
     // issue 11: a silently dropped session (network cut, failover) is noticed instead of awaited forever
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    ssl: settings.sslMode === 'disable' ? false : { rejectUnauthorized: settings.sslMode !== 'require' },
+    ssl: candidate.ssl,
   };
 }
 
-/** A connected client; the caller ends it. */
+/** libpq's connect_timeout (at least 2 s; 0 means none) bounded by what the caller allows. */
+function perAttemptTimeout(settings: PostgresSettings, callerMs: number): number {
+  const seconds = settings.connectTimeoutSeconds;
+  if (seconds === undefined || seconds === 0) return callerMs;
+  return Math.min(Math.max(seconds, 2) * 1000, callerMs);
+}
+
+/** Why no host of the list would do: every attempt's reason, the first server error's SQLSTATE as `code`. */
+class NoSuitableServerError extends Error {
+  readonly code?: string;
+  constructor(readonly attempts: Array<{ where: string; error: unknown }>) {
+    super(
+      attempts
+        .map(({ where, error }) => `${where}: ${error instanceof Error ? error.message : String(error)}`)
+        .join('; '),
+    );
+    this.name = 'NoSuitableServerError';
+    const answered = attempts.map(({ error }) => (error as { code?: unknown }).code).find(isSqlState);
+    const last = (attempts.at(-1)?.error as { code?: unknown } | undefined)?.code;
+    this.code = answered ?? (typeof last === 'string' ? last : undefined);
+  }
+}
+
+/**
+ * Servers that answered "no TLS" to this process: sslmode=prefer goes straight to plain there
+ * (the same outcome libpq reaches, without a refused attempt and a second backend each time).
+ */
+const refusedTls = new Set<string>();
+
+/**
+ * A connected client, found as libpq finds one: each host of the list in order, each with the TLS
+ * attempts its sslmode allows (prefer: TLS then plain; allow: plain then TLS), keeping the first
+ * whose session matches target_session_attrs. The caller ends it.
+ */
 export async function connect(
   settings: PostgresSettings,
   applicationName: string,
-  database?: string,
+  database = settings.database,
   connectTimeoutMs = 5000,
 ): Promise<Client> {
-  const client = new Client(clientConfig(settings, applicationName, database, connectTimeoutMs));
+  return (await connectResolved(settings, applicationName, database, connectTimeoutMs)).client;
+}
+
+async function connectResolved(
+  settings: PostgresSettings,
+  applicationName: string,
+  database: string,
+  connectTimeoutMs: number,
+): Promise<{ client: Client; config: ClientConfig }> {
+  const attempts: Array<{ where: string; error: unknown }> = [];
+  const timeout = perAttemptTimeout(settings, connectTimeoutMs);
+  const attrs = settings.targetSessionAttrs ?? 'any';
+  const passes: TargetSessionAttrs[] = attrs === 'prefer-standby' ? ['standby', 'any'] : [attrs];
+  for (const wanted of passes) {
+    const unreachable = new Set<string>();
+    for (const candidate of candidates(settings)) {
+      if (unreachable.has(candidate.label)) continue;
+      if (candidate.ssl !== false && settings.sslMode === 'prefer' && refusedTls.has(candidate.label)) continue;
+      const config = clientConfig(settings, candidate, applicationName, database, timeout);
+      let client: Client;
+      try {
+        client = await connectOne(config);
+      } catch (error) {
+        // One reason per host: the last attempt's (libpq's prefer/allow fallback is expected, not news).
+        const earlier = attempts.findIndex(({ where }) => where === candidate.label);
+        if (earlier >= 0) attempts.splice(earlier, 1);
+        attempts.push({ where: candidate.label, error });
+        // A host that did not answer at all gets no second TLS attempt (libpq neither).
+        if (sqlState(error) === undefined && !isTlsOutcome(error)) unreachable.add(candidate.label);
+        if (/does not support SSL/i.test(reasonOfError(error))) refusedTls.add(candidate.label);
+        continue;
+      }
+      const mismatch = await sessionMatches(client, wanted).catch((error: unknown) => reasonOfError(error));
+      if (mismatch === undefined) return { client, config };
+      await client.end().catch(() => undefined);
+      attempts.push({ where: candidate.label, error: new Error(mismatch) });
+    }
+  }
+  if (attempts.length === 1) throw attempts[0].error;
+  throw new NoSuitableServerError(attempts);
+}
+
+async function connectOne(config: ClientConfig): Promise<Client> {
+  const client = new Client(config);
   // An idle connection that drops (server restart) must not crash the process with an unhandled 'error'.
   client.on('error', () => undefined);
   try {
@@ -41,6 +121,35 @@ export async function connect(
     throw error;
   }
   return client;
+}
+
+/**
+ * node-postgres options that reach the server libpq would choose now (for TypeORM's pool and other
+ * connections preflight does not open through `connect`). With one host and one TLS choice that is
+ * known without connecting; otherwise one connection finds it.
+ */
+export async function postgresClientConfig(settings: PostgresSettings, applicationName: string): Promise<ClientConfig> {
+  const list = candidates(settings);
+  const attrs = settings.targetSessionAttrs ?? 'any';
+  if (list.length === 1 && attrs === 'any') {
+    return clientConfig(settings, list[0], applicationName, settings.database, perAttemptTimeout(settings, 10_000));
+  }
+  const { client, config } = await connectResolved(settings, applicationName, settings.database, 10_000);
+  await client.end().catch(() => undefined);
+  return config;
+}
+
+/** The server answered the TLS request: refused it, or its certificate did not do. */
+function isTlsOutcome(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  return (
+    /SSL|TLS|certificate/i.test(message) || (typeof code === 'string' && /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code))
+  );
+}
+
+function reasonOfError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The server's version as a number, e.g. 150004 for 15.4. */
@@ -67,8 +176,13 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+function isSqlState(code: unknown): code is string {
+  // Node's own codes (EPIPE) have the same shape; no SQLSTATE class starts with E.
+  return typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code);
+}
+
 /** The SQLSTATE of a database error, if it is one. */
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return isSqlState(code) ? code : undefined;
 }

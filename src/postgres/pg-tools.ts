@@ -102,21 +102,30 @@ function libpqEnvironment(
   environment: Readonly<Record<string, string | undefined>>,
 ): NodeJS.ProcessEnv {
   const { settings } = target;
+  const hosts = settings.hosts ?? [{ host: settings.host, port: settings.port }];
   // Only what libpq needs: no PG* variable of preflight's own environment may redirect the child.
   const env: NodeJS.ProcessEnv = {
     PATH: environment.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LC_ALL: 'C',
-    PGHOST: settings.host,
-    PGPORT: String(settings.port),
+    PGHOST: hosts.map(({ host }) => host).join(','),
+    PGPORT: hosts.map(({ port }) => String(port)).join(','),
     PGUSER: settings.user,
     PGDATABASE: target.database ?? settings.database,
     PGSSLMODE: settings.sslMode,
     PGAPPNAME: target.applicationName,
-    PGCONNECT_TIMEOUT: '10',
+    PGCONNECT_TIMEOUT: String(settings.connectTimeoutSeconds ?? 10),
   };
-  // HOME lets libpq find ~/.pgpass and ~/.postgresql/root.crt, as node-postgres does without a password.
-  if (environment.HOME) env.HOME = environment.HOME;
-  if (settings.password !== undefined) env.PGPASSWORD = settings.password;
+  const optional: Array<[string, string | undefined]> = [
+    ['PGPASSWORD', settings.password],
+    ['PGSSLROOTCERT', settings.sslRootCert],
+    ['PGSSLCERT', settings.sslCert],
+    ['PGSSLKEY', settings.sslKey],
+    ['PGOPTIONS', settings.options],
+    ['PGTARGETSESSIONATTRS', settings.targetSessionAttrs],
+    // HOME lets libpq find ~/.pgpass and ~/.postgresql/root.crt, as preflight's own connections do.
+    ['HOME', environment.HOME],
+  ];
+  for (const [name, value] of optional) if (value !== undefined) env[name] = value;
   return env;
 }
 

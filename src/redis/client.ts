@@ -1,17 +1,34 @@
-import type { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { RedisSettings } from '../config';
 
-/** A Redis client that fails fast instead of queueing commands and reconnecting on its own: the job does the retrying. */
+/**
+ * A Redis client that fails fast instead of queueing commands and reconnecting on its own: the job
+ * does the retrying. With Sentinel it asks the sentinels for the current master and talks only to
+ * it (ioredis checks the role), so the wait, the persistence check and every write reach the master.
+ */
 export async function connectRedis(settings: RedisSettings): Promise<Redis> {
   const { default: IORedis } = await import('ioredis');
-  const client = new IORedis(settings.url, {
+  const common: RedisOptions = {
     password: settings.password,
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
-  });
+    ...(settings.tls ? { tls: tlsOptions(settings.tls) } : {}),
+  };
+  const client = settings.sentinel
+    ? new IORedis({
+        ...common,
+        sentinels: settings.sentinel.hosts,
+        name: settings.sentinel.master,
+        sentinelPassword: settings.sentinel.password,
+        sentinelRetryStrategy: () => null,
+        db: settings.database,
+      })
+    : new IORedis(settings.url, common);
   // The 'error' event carries the real cause (ECONNREFUSED, WRONGPASS) where connect() only says
   // "Connection is closed"; keeping it also stops ioredis from printing it itself.
   let lastError: Error | undefined;
@@ -20,13 +37,17 @@ export async function connectRedis(settings: RedisSettings): Promise<Redis> {
     await client.connect();
     await client.ping();
     // ioredis only emits a failed SELECT as an event and carries on in database 0: check it here.
-    const database = Number(new URL(settings.url).pathname.slice(1) || 0);
-    if (database > 0) await client.select(database);
+    if (settings.database > 0) await client.select(settings.database);
   } catch (error) {
     client.disconnect();
     throw lastError ?? error;
   }
   return client;
+}
+
+function tlsOptions(files: NonNullable<RedisSettings['tls']>): ConnectionOptions {
+  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
+  return { ca: read(files.caFile), cert: read(files.certFile), key: read(files.keyFile) };
 }
 
 /** Whether Redis keeps data across a restart: AOF on, and/or RDB snapshots scheduled. */

@@ -103,3 +103,26 @@ test('with an existing Secret the chart creates none and mounts that one', () =>
   const volumes = podSpecOf(manifests.find((manifest) => manifest.kind === 'Job')!)?.volumes ?? [];
   assert.ok(volumes.some((volume) => volume.secret?.secretName === 'platform-db-credentials'));
 });
+
+test('with tls.secretName the chart mounts the CA and verifies the server (verify-full); without it, require', () => {
+  const configOf = (manifests: Manifest[]) =>
+    (manifests.find((manifest) => manifest.kind === 'ConfigMap') as unknown as { data: Record<string, string> }).data;
+  assert.equal(configOf(render()).PGSSLMODE, 'require');
+  const manifests = render([
+    ...['--set', 'tls.secretName=store-ca', '--set', 'tls.clientCertificate=true'],
+    ...['--set', 'tls.etcd=true', '--set', 'tls.redis=true'],
+  ]);
+  const validate = kubernetesValidator();
+  for (const manifest of manifests) assert.deepEqual(validate(manifest), [], manifestName(manifest));
+  const data = configOf(manifests);
+  assert.equal(data.PGSSLMODE, 'verify-full');
+  assert.equal(data.PGSSLROOTCERT, '/etc/preflight/tls/ca.crt');
+  assert.equal(data.PGSSLKEY, '/etc/preflight/tls/tls.key');
+  assert.equal(data.ETCD_CERT_FILE, '/etc/preflight/tls/tls.crt');
+  assert.equal(data.REDIS_TLS_CA_FILE, '/etc/preflight/tls/ca.crt');
+  const pod = podSpecOf(manifests.find((manifest) => manifest.kind === 'Job')!)!;
+  assert.ok(pod.volumes?.some((volume) => volume.secret?.secretName === 'store-ca'));
+  assert.deepEqual(podHardeningProblems('tls', pod), []);
+  const overridden = render(['--set', 'tls.secretName=store-ca', '--set', 'env.PGSSLMODE=verify-ca']);
+  assert.equal(configOf(overridden).PGSSLMODE, 'verify-ca');
+});

@@ -283,7 +283,7 @@ function redisPing(port: number, password: string): Promise<void> {
 }
 
 /** Runs a one-shot command (initdb), appending its output to the server log. */
-function runToCompletion(
+export function runToCompletion(
   command: string,
   args: string[],
   opts: { cwd: string; logPath: string; user?: { uid: number; gid: number } },

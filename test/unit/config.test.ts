@@ -44,7 +44,8 @@ test('defaults come from DESIGN: 60s wait, 5m lock, each, migrations table, any 
     user: 'app',
     password: 'pw',
     database: 'platform',
-    sslMode: 'disable',
+    sslMode: 'prefer',
+    targetSessionAttrs: 'any',
   });
   assert.equal(config.waitTimeoutMs, 60_000);
   assert.equal(config.lockTimeoutMs, 300_000);
@@ -67,6 +68,7 @@ test('libpq variables work without DATABASE_URL, and DATABASE_URL wins when both
     password: 'pw',
     database: 'platform',
     sslMode: 'require',
+    targetSessionAttrs: 'any',
   });
   const both = load({ DATABASE_URL: 'postgres://u@url-host/db', PGHOST: 'pg-host', PGPASSWORD: 'from-env' });
   assert.equal(both.postgres.host, 'url-host');

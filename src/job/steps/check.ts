@@ -7,7 +7,8 @@ import type { MigrationSource } from '../../postgres/migration-source';
 import { readPersistence } from '../../redis/client';
 import { checkFixturesChoice, loadMigrations } from '../load-migrations';
 import { checkSecretsDir } from './seed';
-import type { Step } from './step';
+import { sessionOf, type Step } from './step';
+import { checkPrivileges } from '../check-privileges';
 
 export interface CheckedInput {
   /** the fixture files, parsed and validated (none when etcd is not configured) */
@@ -19,11 +20,13 @@ export interface CheckedInput {
 /** Everything that can reject bad input, checked before the first write to any store. */
 export const checkStep: Step<void, CheckedInput> = {
   name: 'check',
-  async run({ config, log, etcd, redis }) {
+  async run(job) {
+    const { config, log, etcd, redis } = job;
     const persistence = redis
       ? await checkRedisPersistence(redis, config.redisPersistence, log)
       : 'no redis configured';
     await checkSecretsDir(config);
+    await checkPrivileges(sessionOf(job), config); // issue 12: 77 before any write
     await checkFixturesChoice(config, log);
     // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
     const files =
