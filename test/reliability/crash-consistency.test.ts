@@ -256,6 +256,18 @@ function timeline(result: CliResult, steps: Step[]): Record<Anchor, number> {
   };
 }
 
+/** Resolves once this database's CREATE INDEX CONCURRENTLY is running (an event, not a duration). */
+async function whenCicRuns(query: TestDatabase['query']): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 60_000;) {
+    const rows = await query(
+      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query ILIKE 'CREATE INDEX CONCURRENTLY%'`,
+    );
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the CREATE INDEX CONCURRENTLY never started');
+}
+
 /** True for the stdout line a kill of this anchor is timed from. */
 function isAnchorLine(anchor: Exclude<Anchor, 'spawn'>, line: string, steps: Step[]): boolean {
   if (!line.includes('"event":"migration.started"')) return false;
@@ -344,7 +356,10 @@ test(`SIGKILL at ${kills} random moments of a 40-migration run (one CREATE INDEX
             pending = lines.pop() ?? '';
             if (lines.some((line) => isAnchorLine(anchor, line, steps))) {
               armed = true;
-              killLater();
+              // The CIC migration first records that it started: wait until the CREATE INDEX itself
+              // runs (held in its last phase by the blocker), so the kill always lands inside it.
+              if (anchor === 'cic') void whenCicRuns(db.query).then(killLater, () => child.kill('SIGKILL'));
+              else killLater();
             }
           });
         },
