@@ -1,6 +1,7 @@
 // Part of `npm run lint`: the rules of docs/architecture.md that no linter checks.
 //  1. layers: a file in src/ imports only from its own layer or the ones below it;
 //  2. no import cycle between files in src/ (type-only imports aside), no file longer than 300 lines;
+//  3b. process.env is read only in src/cli/main.ts;
 //  3. no unused exports: every value (function, class, constant) exported from src/ is imported somewhere (src, tests,
 //     migrations, scripts, bench) or re-exported by the library entry point src/index.ts.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -64,6 +65,16 @@ for (const file of files) {
     }
   };
   const visit = (node) => {
+    // The process environment is read once, in src/cli/main.ts, and handed to src/config.
+    if (
+      inSrc &&
+      !file.endsWith(join('src', 'cli', 'main.ts')) &&
+      ts.isPropertyAccessExpression(node) &&
+      node.getText() === 'process.env'
+    ) {
+      const { line } = source.getLineAndCharacterOfPosition(node.getStart());
+      problems.push(`${relative(root, file)}:${line + 1}: reads process.env (only src/cli/main.ts may; pass it down)`);
+    }
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
       const target = resolveModule(file, node.moduleSpecifier.text);
       const typeOnly = ts.isImportDeclaration(node) ? node.importClause?.isTypeOnly : node.isTypeOnly;

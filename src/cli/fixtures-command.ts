@@ -1,4 +1,5 @@
 import { loadConfigWithoutPostgres, type Config } from '../config';
+import type { Environment } from '../config/environment';
 import { exitCodes, PreflightError } from '../core/errors';
 import { createLogger } from '../log/create-logger';
 import type { Logger } from '../log/logger';
@@ -12,6 +13,7 @@ import { status } from '../job/status';
  */
 export async function fixturesCommand(
   action: string | undefined,
+  env: Environment,
   signal: AbortSignal,
   fail: (log: Logger, error: unknown) => number,
 ): Promise<number> {
@@ -22,7 +24,7 @@ export async function fixturesCommand(
     );
   }
   const config = loadConfigWithoutPostgres({
-    env: process.env,
+    env,
     cwd: process.cwd(),
     stdoutIsTty: process.stdout.isTTY === true,
   });

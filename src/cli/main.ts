@@ -27,6 +27,8 @@ import { dryRunCommand, fixturesCommand } from './fixtures-command';
 const stopGraceMs = 4500;
 
 async function main(argv: string[], stop: AbortController): Promise<number> {
+  // The one read of the process environment; src/config validates it, nothing else looks at it.
+  const env = process.env;
   const bootLog = createLogger({ level: 'info', format: process.stdout.isTTY ? 'pretty' : 'json', secrets: [] });
   let args;
   let config: Config;
@@ -42,9 +44,9 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
     }
     if ((commands[args.command] as CommandSpec).needsConfig === false)
       return await offlineCommand(args.command, args.positionals, args.flags);
-    if (args.command === 'fixtures') return await fixturesCommand(args.positionals[0], stop.signal, fail);
+    if (args.command === 'fixtures') return await fixturesCommand(args.positionals[0], env, stop.signal, fail);
     config = await withProjectDataSource(
-      loadConfig({ env: process.env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true }),
+      loadConfig({ env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true }),
     );
   } catch (error) {
     return fail(bootLog, error);

@@ -22,13 +22,13 @@ import { waitForPostgres } from './wait-for-stores';
 export type RepairAction =
   { kind: 'applied' | 'rolled-back'; name: string } | { kind: 'accept-checksum'; names: string[] | 'all' };
 
-/** Who ran the repair: the operating-system user and host. */
-function operator(): string {
+/** Who ran the repair: the operating-system user and host (USER from the configured environment as a fallback). */
+function operator(environment: Config['environment']): string {
   let user: string;
   try {
     user = userInfo().username;
   } catch {
-    user = process.env.USER ?? `uid ${process.getuid?.() ?? '?'}`;
+    user = environment.USER ?? `uid ${process.getuid?.() ?? '?'}`;
   }
   return `${user}@${hostname()}`;
 }
@@ -56,7 +56,7 @@ export async function repair(
       await ensureRepairs(client, location);
       const ledger = await readLedger(client, location);
       const plan = planMigrations(sources, await readApplied(client, location), ledger);
-      const base = { repairedBy: operator(), preflightVersion };
+      const base = { repairedBy: operator(config.environment), preflightVersion };
       if (action.kind === 'accept-checksum') {
         const drifted =
           action.names === 'all' ? plan.drifted : action.names.map((name) => driftOf(name, plan.drifted, ledger));
