@@ -11,14 +11,14 @@
 //
 // Layout: the bundle sits three folders below the package root, like dist/src/<layer>/*.js, because
 // src/core/version.ts and src/config/index.ts find package.json, dist/migrations and fixtures/ at
-// `${__dirname}/../../..`. etcd3 reads its .proto files at run time from `${__dirname}/../proto`, so
-// they are copied to dist/bundle/proto (the etcd3 chunk sits in dist/bundle/vendor).
+// `${__dirname}/../../..`. etcd3 reads its protocol definition at run time from `${__dirname}/../proto`:
+// dist/bundle/proto/rpc.json, its .proto files parsed at build time (the etcd3 chunk is in dist/bundle/vendor).
 //
 // Own migrations keep importing `typeorm` from their own project: they only hand objects (Table,
 // TableColumn, ...) to the QueryRunner preflight gives them, and TypeORM recognises those across
 // copies (InstanceChecker), which test/install/bundle-own-typeorm.test.ts proves for 0.3.x and 1.x.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
@@ -49,6 +49,13 @@ const patches = [
     file: /[\\/]typeorm[\\/]platform[\\/]PlatformTools\.js$/,
     from: 'return require(name);',
     to: 'if (name === "pg") return require("pg");\nreturn require(name);',
+  },
+  {
+    // etcd3 parses its .proto files at load time; the bundle ships them parsed (rpc.json, written
+    // below from the same files with the same options), which saves that parse on every run with etcd.
+    file: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/,
+    from: '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`, {',
+    to: '(0, proto_loader_1.fromJSON)(JSON.parse(require("fs").readFileSync(`${__dirname}/../proto/rpc.json`, "utf8")), {',
   },
   {
     file: /[\\/]pg[\\/]lib[\\/]stream\.js$/,
@@ -126,8 +133,13 @@ for (const name of chunks) {
   });
   built.push({ file, result });
 }
+const protoDir = join(dirname(require.resolve('etcd3/package.json')), 'proto');
 mkdirSync(join(outDir, 'proto'), { recursive: true });
-cpSync(join(dirname(require.resolve('etcd3/package.json')), 'proto'), join(outDir, 'proto'), { recursive: true });
+// The options etcd3's connection-pool.js passes to loadSync; keepCase matters to the parse itself.
+const etcd3Require = createRequire(require.resolve('etcd3/package.json'));
+const { loadProtosWithOptionsSync } = etcd3Require('@grpc/proto-loader/build/src/util');
+const parsedProtos = loadProtosWithOptionsSync(join(protoDir, 'rpc.proto'), { keepCase: true });
+writeFileSync(join(outDir, 'proto/rpc.json'), JSON.stringify(parsedProtos.toJSON()));
 
 const mib = (bytes) => `${(bytes / 1048576).toFixed(2)} MiB`;
 console.log(
