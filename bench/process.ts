@@ -68,16 +68,23 @@ export function removeScratch(): void {
 let sequence = 0;
 
 export function runNode(script: string, args: string[], options: RunOptions): Promise<RunResult> {
+  return runCommand(process.execPath, [...(options.nodeArgs ?? []), script, ...args], options);
+}
+
+/**
+ * Runs any program (Node or not, e.g. psql) and measures it the same way. Without GNU time, peak
+ * RSS is measured only for Node children (the VmHWM hook).
+ */
+export function runCommand(program: string, programArgs: string[], options: RunOptions): Promise<RunResult> {
   const rssFile = path.join(scratchDir(), `rss-${process.pid}-${sequence++}`);
-  const nodeArgs = [...(options.nodeArgs ?? [])];
   const env = { ...options.env };
-  let command = process.execPath;
-  let commandArgs = [...nodeArgs, script, ...args];
+  let command = program;
+  let commandArgs = programArgs;
   if (options.measureRss && rssMethod === 'gnu-time') {
     command = '/usr/bin/time';
-    commandArgs = ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...commandArgs];
-  } else if (options.measureRss) {
-    commandArgs = ['-r', peakRssHookPath, ...commandArgs];
+    commandArgs = ['-f', '%M %U %S', '-o', rssFile, program, ...programArgs];
+  } else if (options.measureRss && program === process.execPath) {
+    commandArgs = ['-r', peakRssHookPath, ...programArgs];
     env.BENCH_RSS_FILE = rssFile;
   }
   const cwd = options.cwd ?? scratchDir();
