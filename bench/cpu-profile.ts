@@ -62,7 +62,9 @@ class BundleMap {
         low = middle + 1;
       } else high = middle - 1;
     }
-    return found < 0 ? 'bundle: esbuild runtime and entry' : ownerOfKey(this.keys[found]);
+    // Before the first wrapper: the top level and esbuild's require helper, whose samples include
+    // V8 lazily compiling each module's body on its first require.
+    return found < 0 ? 'bundle: top level, first require of each module (lazy compile)' : ownerOfKey(this.keys[found]);
   }
 }
 
@@ -92,8 +94,11 @@ function ownerOfFrame(frame: CallFrame, bundle: BundleMap | undefined): string |
   }
   const { url } = frame;
   if (!url) return 'V8: built-ins';
-  if (url.startsWith('node:'))
+  if (url.startsWith('node:')) {
+    if (frame.functionName === 'wrapSafe') return 'V8: compiling module files (wrapSafe)';
+    if (frame.functionName === 'compileForInternalLoader') return 'Node: loading its built-in modules';
     return url.startsWith('node:internal/modules') ? 'Node: module loader' : 'Node: internals';
+  }
   const file = url.startsWith('file:') ? fileURLToPath(url) : url;
   if (bundle && file === bundle.file) return bundle.ownerAt(frame.lineNumber, frame.columnNumber);
   return ownerOf(file);

@@ -61,7 +61,9 @@ export function scratchDir(): string {
 }
 
 export function removeScratch(): void {
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  // BENCH_KEEP_SCRATCH=1 keeps it (generated migrations, reports, cpu profiles) for a look afterwards.
+  if (scratch && process.env.BENCH_KEEP_SCRATCH) progress(`scratch kept: ${scratch}`);
+  else if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   scratch = undefined;
 }
 

@@ -216,7 +216,7 @@ export function rows(results: BenchResults): Row[] {
       item: '5',
       figure:
         'production install (`npm install --omit=dev` of the packed tarball), on disk as `du -sh` counts (file contents)',
-      preflight: `${mib(preflight.total.disk)} (${mib(preflight.total.apparent)}; ${preflight.packages} packages)`,
+      preflight: `${mib(preflight.total.disk)} (${mib(preflight.total.apparent)}; ${preflight.packages} package${preflight.packages === 1 ? '' : 's'})`,
       baseline: `typeorm + pg ${mib(baseline.total.disk)} (${mib(baseline.total.apparent)}; ${baseline.packages} packages)`,
       ratio: ratio(preflight.total.disk, baseline.total.disk),
       target: `≤ ${mib(limits.installBytes)}`,
@@ -234,6 +234,12 @@ export function markdown(results: BenchResults): string {
     `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}) · ${Math.round(os.totalmem() / 1e9)} GB · ` +
       `whole bench ${ms(results.totalMs)} · load average ${results.loadAverage.map((value) => value.toFixed(1)).join(' → ')} (start → end; other work on the machine inflates wall times). ` +
       'Medians, [min–max] over the runs; ratios are preflight ÷ baseline from this same run.',
+    ...(Math.max(...results.loadAverage) > os.cpus().length
+      ? [
+          '',
+          `**Measured on a loaded machine** (load average above the ${os.cpus().length} CPUs): other processes competed for the CPUs, so wall times and their ratios are noisier than on a quiet machine; re-run \`npm run bench\` there before trusting a close verdict.`,
+        ]
+      : []),
     '',
     '## Targets (issue 15, DESIGN §9)',
     '',

@@ -186,14 +186,14 @@ export function targetRows(results: BenchResults): TargetRow[] {
     const { preflight, baseline } = footprint;
     rows.push({
       target: 'production install: `npm install --omit=dev` of the packed tarball, on disk (`du -s`)',
-      preflight: `${mib(preflight.total.disk)} (${preflight.packages} packages)`,
+      preflight: `${mib(preflight.total.disk)} (${preflight.packages} package${preflight.packages === 1 ? '' : 's'})`,
       baseline: `typeorm + pg ${mib(baseline.total.disk)}`,
       ratio: ratio(preflight.total.disk, baseline.total.disk),
       limit: `≤ ${mib(limits.installBytes)}`,
       verdict: limitVerdict(preflight.total.disk, limits.installBytes, mib),
-      why: `largest: ${preflight.bySize
+      why: `largest files: ${preflight.largestFiles
         .slice(0, 3)
-        .map((entry) => `${entry.name} ${mib(entry.size.disk)}`)
+        .map((entry) => `${entry.file} ${mib(entry.size.disk)}`)
         .join(', ')}`,
     });
   } else rows.push(missing('production install', `≤ ${mib(limits.installBytes)}`, 'not run'));
