@@ -4,6 +4,7 @@ import { PreflightError } from '../../core/errors';
 import type { FixtureFile } from '../../etcd/fixture-file';
 import type { Logger } from '../../log/logger';
 import type { MigrationSource } from '../../postgres/migration-source';
+import { readKnownFiles } from '../../postgres/known-files';
 import { readPersistence } from '../../redis/client';
 import { checkFixturesChoice, loadMigrations } from '../load-migrations';
 import { checkSecretsDir } from './seed';
@@ -33,7 +34,10 @@ export const checkStep: Step<void, CheckedInput> = {
       etcd && config.fixturesDir !== null
         ? await (await import('../../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.environment)
         : [];
-    const sources = await loadMigrations(config, log);
+    // A file the ledger remembers with the same content is not loaded: the no-op loads no module (issue 15).
+    const location = { schema: config.schema, table: config.migrationsTable };
+    const known = config.dataSourceFile === undefined ? await readKnownFiles(sessionOf(job), location) : undefined;
+    const sources = await loadMigrations(config, log, known);
     return {
       status: 'applied',
       details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length },
