@@ -1,8 +1,9 @@
 /**
- * Where a run's CPU time goes by package, from `node --cpu-prof` profiles. Inside the single-file
- * bundle (scripts/bundle.mjs) every CommonJS module is wrapped as `__commonJS({"node_modules/pg/lib/client.js"(...){`,
- * and esbuild keeps those path keys even with whitespace minified: a sampled function belongs to
- * the last wrapper that starts before it. Outside the bundle the file path names the package.
+ * Where a run's CPU time goes by package, from `node --cpu-prof` profiles. Inside the bundle's files
+ * (dist/bundle/cli/preflight.js and its lazily required chunks in dist/bundle/vendor, scripts/bundle.mjs)
+ * every CommonJS module is wrapped as `__commonJS({"node_modules/pg/lib/client.js"(...){`, and
+ * esbuild keeps those path keys even with whitespace minified: a sampled function belongs to the
+ * last wrapper that starts before it in its file. Outside the bundle the file path names the package.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,8 +30,10 @@ export interface CpuSummary {
   runs: number;
   /** median profiled time (profiler start → stop) */
   profiledMs: number;
-  /** modules the bundle wraps, found by their path keys (0 when the layout changed) */
+  /** modules the bundle files that ran wrap, found by their path keys (0 when the layout changed) */
   bundleModules: number;
+  /** bundle files that ran code */
+  bundleFiles: number;
   /** median self time per owner, largest first */
   byOwner: Array<{ owner: string; selfMs: number }>;
 }
@@ -81,7 +84,21 @@ export function ownerOfKey(key: string): string {
   return `preflight ${path.dirname(key)}`;
 }
 
-function ownerOfFrame(frame: CallFrame, bundle: BundleMap | undefined): string | undefined {
+/** One BundleMap per file under the bundle directory, read once. */
+class BundleMaps {
+  readonly maps = new Map<string, BundleMap>();
+
+  constructor(private readonly dir: string | undefined) {}
+
+  of(file: string): BundleMap | undefined {
+    if (!this.dir || !file.startsWith(`${this.dir}${path.sep}`)) return undefined;
+    let map = this.maps.get(file);
+    if (!map) this.maps.set(file, (map = new BundleMap(file)));
+    return map;
+  }
+}
+
+function ownerOfFrame(frame: CallFrame, bundles: BundleMaps): string | undefined {
   switch (frame.functionName) {
     case '(root)':
       return undefined;
@@ -100,18 +117,20 @@ function ownerOfFrame(frame: CallFrame, bundle: BundleMap | undefined): string |
     return url.startsWith('node:internal/modules') ? 'Node: module loader' : 'Node: internals';
   }
   const file = url.startsWith('file:') ? fileURLToPath(url) : url;
-  if (bundle && file === bundle.file) return bundle.ownerAt(frame.lineNumber, frame.columnNumber);
-  return ownerOf(file);
+  return bundles.of(file)?.ownerAt(frame.lineNumber, frame.columnNumber) ?? ownerOf(file);
 }
 
-/** Median self time per owner over the profiles (a profile without an owner counts 0 for it). */
-export function summariseCpuProfiles(files: readonly string[], bundleFile?: string): CpuSummary {
-  const bundle = bundleFile ? new BundleMap(bundleFile) : undefined;
+/**
+ * Median self time per owner over the profiles (a profile without an owner counts 0 for it);
+ * `bundleDir`: where the bundle's files are (dist/bundle), for a run of the bundle.
+ */
+export function summariseCpuProfiles(files: readonly string[], bundleDir?: string): CpuSummary {
+  const bundles = new BundleMaps(bundleDir);
   const perOwner = new Map<string, number[]>();
   const profiled: number[] = [];
   files.forEach((file, run) => {
     const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
-    const ownerOfNode = new Map(profile.nodes.map((node) => [node.id, ownerOfFrame(node.callFrame, bundle)]));
+    const ownerOfNode = new Map(profile.nodes.map((node) => [node.id, ownerOfFrame(node.callFrame, bundles)]));
     const self = new Map<string, number>();
     // timeDeltas[i] is the time before sample i: sample i lasts until sample i + 1.
     profile.samples.forEach((id, index) => {
@@ -133,7 +152,8 @@ export function summariseCpuProfiles(files: readonly string[], bundleFile?: stri
   return {
     runs: files.length,
     profiledMs: median(profiled),
-    bundleModules: bundle?.starts.length ?? 0,
+    bundleModules: [...bundles.maps.values()].reduce((sum, map) => sum + map.starts.length, 0),
+    bundleFiles: bundles.maps.size,
     byOwner: byOwner.sort((a, b) => b.selfMs - a.selfMs),
   };
 }

@@ -97,7 +97,7 @@ export async function noopBench(context: BenchContext, runs: number, profileRuns
     floorProfile: summarise(floorProfiles.map(({ profile }) => profile)),
     preflightCpu: summariseCpuProfiles(
       preflightProfiles.map(({ cpuProfile }) => cpuProfile),
-      cliPath,
+      path.dirname(path.dirname(cliPath)),
     ),
     floorCpu: summariseCpuProfiles(floorProfiles.map(({ cpuProfile }) => cpuProfile)),
   };

@@ -284,7 +284,7 @@ function startupSection(noop: NoopResult): string[] {
     '',
     `Module files preflight loaded (self time): ${pf.owners
       .slice(0, 8)
-      .map((owner) => `${owner.owner} ${owner.modules} file${owner.modules === 1 ? '' : 's'} ${ms(owner.selfMs)}`)
+      .map((owner) => `${owner.owner}${owner.modules === 1 ? '' : ` (${owner.modules} files)`} ${ms(owner.selfMs)}`)
       .join(', ')}.`,
     '',
     `Report steps of the no-op run (median ms): ${Object.entries(noop.stepMs)
@@ -293,7 +293,7 @@ function startupSection(noop: NoopResult): string[] {
     '',
     `Timeline of a profiled no-op run (median ms since process start, from its log timestamps): ${noop.timeline.map(({ event, atMs }) => `${event} ${Math.round(atMs)}`).join(' → ')}.`,
     '',
-    `CPU time by package (\`--cpu-prof\` self time, median over the runs; ${cpu.bundleModules > 0 ? `inside the bundle attributed through its ${cpu.bundleModules} \`__commonJS({"node_modules/<pkg>/…"\` module wrappers` : 'no module wrappers found in the bundle: its code shows as one owner'}; profiled ${ms(cpu.profiledMs)} of preflight, ${ms(noop.floorCpu.profiledMs)} of the floor):`,
+    `CPU time by package (\`--cpu-prof\` self time, median over the runs; ${cpu.bundleModules > 0 ? `inside the ${cpu.bundleFiles} bundle files that ran, attributed through their ${cpu.bundleModules} \`__commonJS({"node_modules/<pkg>/…"\` module wrappers` : 'no module wrappers found in the bundle: its code shows as one owner'}; profiled ${ms(cpu.profiledMs)} of preflight, ${ms(noop.floorCpu.profiledMs)} of the floor):`,
     '',
     '| package / part | preflight self time | floor self time |',
     '| --- | --- | --- |',
