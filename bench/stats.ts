@@ -68,15 +68,20 @@ export function ratioVerdict(
   if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline <= 0) return 'not measured';
   const measured = value / baseline;
   if (measured <= limit) return `met (${measured.toFixed(2)}× ≤ ${limit}×)`;
-  const over = value - limit * baseline;
-  return `**not met**: ${measured.toFixed(2)}× vs ≤ ${limit}×, ${(measured / limit).toFixed(2)}× the target (${format(over)} over)`;
+  return `**not met**: ${measured.toFixed(2)}× vs ≤ ${limit}×, ${percentOver(measured, limit)} over the limit (${format(value - limit * baseline)} too much)`;
+}
+
+/** `0.5%`, `43%`: how far `value` is above `limit`. */
+function percentOver(value: number, limit: number): string {
+  const percent = (value / limit - 1) * 100;
+  return `${percent < 10 ? percent.toFixed(1) : percent.toFixed(0)}%`;
 }
 
 /** The verdict of an absolute "value ≤ limit" target: `met`, or by how much it is missed. */
 export function limitVerdict(value: number, limit: number, format: (value: number) => string): string {
   if (!Number.isFinite(value)) return 'not measured';
   if (value <= limit) return `met (${format(value)} ≤ ${format(limit)})`;
-  return `**not met**: ${format(value)} vs ≤ ${format(limit)}, ${format(value - limit)} over (${(value / limit).toFixed(2)}× the target)`;
+  return `**not met**: ${format(value)} vs ≤ ${format(limit)}, ${percentOver(value, limit)} over the limit (${format(value - limit)} too much)`;
 }
 
 export function markdownTable(rows: readonly Row[]): string {

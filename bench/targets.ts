@@ -205,7 +205,7 @@ export function targetRows(results: BenchResults): TargetRow[] {
     const worst = rss.reduce((a, b) => (median(b.kb) > median(a.kb) ? b : a));
     const peak = kibToBytes(median(worst.kb));
     rows.push({
-      target: `no-op peak RSS, the larger of ${rss.map((entry) => entry.label).join(' and ')}`,
+      target: `no-op peak RSS, the larger of ${rss.map((entry) => `${entry.label} (n=${entry.kb.length})`).join(' and ')}`,
       preflight: rss.map((entry) => `${entry.label} ${mib(kibToBytes(median(entry.kb)))}`).join('; '),
       baseline: rss.map((entry) => `floor ${mib(kibToBytes(median(entry.floorKb)))}`).join('; '),
       ratio: ratio(median(worst.kb), median(worst.floorKb)),
