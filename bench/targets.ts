@@ -151,7 +151,7 @@ export function targetRows(results: BenchResults): TargetRow[] {
         ? ratioVerdict(all, alone, limits.concurrentXAlone)
         : `**not met**: not exactly once (${ratioVerdict(all, alone, limits.concurrentXAlone)})`,
       why:
-        `CPU of all ${concurrent.instances}: ${ms(median(concurrent.allCpuMs))} on ${cpus} CPUs, so at least ${ms(cpuBound)} of wall time (${ratio(cpuBound, alone)} one alone) before any waiting; ` +
+        `CPU of all ${concurrent.instances}: ${ms(median(concurrent.allCpuMs))} (${ms(median(concurrent.allCpuMs) / concurrent.instances)} per instance) on ${cpus} CPUs, so at least ${ms(cpuBound)} of wall time (${ratio(cpuBound, alone)} one alone) before any waiting; ` +
         `one alone uses ${ms(median(concurrent.aloneCpuMs))} of CPU; spawn → \`job.started\` ${ms(median(concurrent.allStartupMs))} (median instance) vs ${ms(median(concurrent.aloneStartupMs))} alone; longest lock wait ${ms(median(concurrent.maxLockWaitMs))}`,
     });
   } else
