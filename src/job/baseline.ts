@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { connect, quoteIdentifier } from '../postgres/connection';
-import { baselineHeaderPrefix } from '../postgres/apply-baseline';
+import { baselineHeaderPrefix, type BaselineHeader } from '../postgres/apply-baseline';
+import type { KnownFile } from '../postgres/known-files';
+import type { MigrationSource } from '../postgres/migration-source';
+import { loadMigrations } from './load-migrations';
 import { failureReason, findPgTool, runPgTool } from '../postgres/pg-tools';
 import { PreflightError, reasonOf } from '../core/errors';
 import { JobEvents } from '../core/events';
@@ -75,7 +78,8 @@ export async function writeBaseline(
       .split('\n')
       .filter((line) => !/^\\(un)?restrict /.test(line))
       .join('\n');
-    await writeFile(outFile, `${baselineHeaderPrefix}${JSON.stringify({ migrations: names })}\n${sql}`);
+    const header: BaselineHeader = { migrations: names, files: knownFilesOf(await loadMigrations(config, log), names) };
+    await writeFile(outFile, `${baselineHeaderPrefix}${JSON.stringify(header)}\n${sql}`);
     log.info({ event: 'baseline.written', file: outFile, migrations: names.length });
     return names;
   } finally {
@@ -87,4 +91,17 @@ export async function writeBaseline(
     await admin.end();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The compiled files of the covered migrations, for the snapshot's header (see baselineKnownFiles). */
+function knownFilesOf(sources: MigrationSource[], covered: string[]): Record<string, KnownFile> {
+  const files: Record<string, KnownFile> = {};
+  const coveredNames = new Set(covered);
+  for (const source of sources) {
+    const file = basename(source.file);
+    files[file] ??= { compiledChecksum: source.compiledChecksum, migrations: 0, entries: [] };
+    files[file].migrations++;
+    if (coveredNames.has(source.name)) files[file].entries.push({ name: source.name, checksum: source.checksum });
+  }
+  return files;
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
@@ -9,6 +10,7 @@ import { ensureLedger, ledgerName } from './ledger';
 import { ensureMigrationsTable, qualifiedName, type MigrationsTable } from './migrations-table';
 import { migrationsDirectory, type MigrationSource } from './migration-source';
 import { attachMigrationContext, type BaselineRunner, type MigrationContext } from './migration-context';
+import type { KnownFile } from './known-files';
 
 /** The snapshot beside the compiled migrations (copied there by the build from migrations/baseline.sql). */
 export const baselineFileName = 'baseline.sql';
@@ -126,4 +128,40 @@ async function runBaselineData(client: Client, covered: MigrationSource[], conte
 async function mayHaveBaselineData(file: string): Promise<boolean> {
   const text = await readFile(file, 'utf8');
   return text.includes('baselineData') || /\bextends\b/.test(text);
+}
+
+/** The header of a snapshot: the migrations it covers and, since issue 15, the compiled files they came from. */
+export interface BaselineHeader {
+  migrations: string[];
+  files?: Record<string, KnownFile>;
+}
+
+/**
+ * The compiled files the snapshot beside the migrations was made from (its header), as known files:
+ * on an empty database, where the ledger remembers nothing yet, the plan then needs no module
+ * loaded either. Empty when there is no snapshot or its header predates the list; a damaged header
+ * is left for applyBaseline to report.
+ */
+export function baselineKnownFiles(migrationsPath: string): Map<string, KnownFile> {
+  const file = join(migrationsDirectory(migrationsPath), baselineFileName);
+  let header = '';
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const chunk = Buffer.alloc(65_536);
+      for (let position = 0; !header.includes('\n'); position += chunk.length) {
+        const read = readSync(fd, chunk, 0, chunk.length, position);
+        if (read === 0) break;
+        header += chunk.toString('utf8', 0, read);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    header = header.slice(0, header.indexOf('\n'));
+    if (!header.startsWith(baselineHeaderPrefix)) return new Map();
+    const { files } = JSON.parse(header.slice(baselineHeaderPrefix.length)) as BaselineHeader;
+    return new Map(Object.entries(files ?? {}).map(([name, known]) => [name, { ...known, fromSnapshot: true }]));
+  } catch {
+    return new Map();
+  }
 }

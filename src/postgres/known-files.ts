@@ -17,6 +17,8 @@ export interface KnownFile {
   /** how many migrations the file exported when it was recorded */
   migrations: number;
   entries: Array<{ name: string; checksum: string }>;
+  /** known from the snapshot's header rather than the ledger: the ledger is to remember it */
+  fromSnapshot?: boolean;
 }
 
 const undefinedTable = '42P01';
@@ -53,7 +55,8 @@ export async function readKnownFiles(client: Client, location: MigrationsTable):
 }
 
 /**
- * Remembers the files of `sources` that were loaded and checksummed this run, for the rows the
+ * Remembers the files of `sources` marked `rememberFile` (loaded and checksummed this run, or known
+ * from the snapshot's header), for the rows the
  * ledger records with that same checksum (a drifted migration is never remembered, so its drift is
  * seen again next run). Adds the columns to a ledger written by an older preflight. A cache write
  * that the server refuses (no ledger, not its owner) only costs the next run its speed: it is
@@ -64,7 +67,7 @@ export async function rememberFiles(
   location: MigrationsTable,
   sources: readonly MigrationSource[],
 ): Promise<string | undefined> {
-  const scanned = sources.filter((source) => source.scanned);
+  const scanned = sources.filter((source) => source.rememberFile);
   if (scanned.length === 0) return undefined;
   const ledger = ledgerName(location);
   const perFile = new Map<string, number>();

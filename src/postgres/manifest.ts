@@ -91,6 +91,7 @@ function rememberedSources(remembered: KnownFile, file: string): MigrationSource
     checksum,
     compiledChecksum: remembered.compiledChecksum,
     checksumFrom: checksum === remembered.compiledChecksum ? 'compiled' : 'source',
+    rememberFile: remembered.fromSnapshot === true,
     load: classLoader(file, name),
   }));
 }
@@ -105,7 +106,7 @@ export async function scanMigrations(
     const checksums = await migrationChecksum(file, sourceOf(file));
     for (const migrationClass of await loadMigrationClasses(file)) {
       const { name, timestamp } = migrationIdentity(migrationClass, file);
-      sources.push({ name, timestamp, file, ...checksums, scanned: true, load: async () => migrationClass });
+      sources.push({ name, timestamp, file, ...checksums, rememberFile: true, load: async () => migrationClass });
     }
   }
   return sources;

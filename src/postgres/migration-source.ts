@@ -13,8 +13,8 @@ export interface MigrationSource extends MigrationChecksum {
   timestamp: number;
   /** compiled file holding the class */
   file: string;
-  /** true when this run loaded and checksummed its file (no manifest or ledger knew it unchanged) */
-  scanned?: boolean;
+  /** true when the ledger should remember its file: loaded and checksummed this run, or known from the snapshot */
+  rememberFile?: boolean;
   /** loads the module; only called when the migration is applied or reverted */
   load(): Promise<MigrationClass>;
 }

@@ -4,6 +4,7 @@ import { PreflightError } from '../../core/errors';
 import type { FixtureFile } from '../../etcd/fixture-file';
 import type { Logger } from '../../log/logger';
 import type { MigrationSource } from '../../postgres/migration-source';
+import { baselineKnownFiles } from '../../postgres/apply-baseline';
 import { readKnownFiles } from '../../postgres/known-files';
 import { readPersistence } from '../../redis/client';
 import { checkFixturesChoice, loadMigrations } from '../load-migrations';
@@ -38,8 +39,14 @@ export const checkStep: Step<void, CheckedInput> = {
           : [],
       ),
       // A file the ledger remembers with the same content is not loaded: the no-op loads no module (issue 15).
+      // On an empty database the snapshot's header knows the files instead.
       (config.dataSourceFile === undefined ? readKnownFiles(session, location) : Promise.resolve(undefined)).then(
-        (known) => loadMigrations(config, log, known),
+        (known) =>
+          loadMigrations(
+            config,
+            log,
+            known?.size === 0 && config.baseline ? baselineKnownFiles(config.migrationsPath) : known,
+          ),
       ),
     ]);
     return {
