@@ -1,8 +1,8 @@
-import type { Client } from 'pg';
+import type { Client, QueryResult } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { PreflightError } from '../core/errors';
 import { backendWait } from './backend';
-import { fenceQuery, recordStarted } from './ledger';
+import { fenceStatements, recordStarted } from './ledger';
 import type { StatementGuard } from './migration-session';
 import type { ExecutorOptions, Step } from './run-migrations';
 
@@ -11,6 +11,8 @@ export interface Session {
   /** why the session died, once it did */
   lost(): string | undefined;
   runner: QueryRunner;
+  /** the executor opens and commits each migration's transaction itself, telling TypeORM (no subscriber listens) */
+  ownTransactions: boolean;
   guard: StatementGuard;
   pid: number;
   keys: [number, number];
@@ -19,15 +21,42 @@ export interface Session {
   observer(): Promise<Client>;
 }
 
-/** Inside the migration's transaction: true when it is still to be done (up: unrecorded; down: recorded). */
-export async function fence(session: Session, step: Step): Promise<boolean> {
+type FenceRow = { recorded: boolean; ledger_state: string | null };
+
+/**
+ * The fence statements, after a BEGIN when `begin` (one round trip for both): the recorded state of
+ * the step's migration, read once the job key is held at transaction level.
+ */
+async function fenceRow(session: Session, step: Step, begin: boolean): Promise<FenceRow> {
   const { client, location } = session.options;
-  const [row] = (
-    await client.query<{ recorded: boolean; ledger_state: string | null }>(
-      ...fenceQuery(location, session.keys, step.source.name),
-    )
-  ).rows;
+  const [lock, check] = fenceStatements(location, session.keys, step.source.name);
+  const results = (await client.query(
+    `${begin ? 'BEGIN;\n' : ''}${lock};\n${check}`,
+  )) as unknown as QueryResult<FenceRow>[];
+  return results[results.length - 1].rows[0];
+}
+
+/**
+ * Inside the migration's transaction: true when it is still to be done (up: unrecorded; down:
+ * recorded). With `begin`, the fence opens that transaction itself (BEGIN in the same round trip)
+ * and tells TypeORM's runner, as its startTransaction would have.
+ */
+export async function fence(session: Session, step: Step, begin = false): Promise<boolean> {
+  if (begin) markTransaction(session.runner, true);
+  const row = await fenceRow(session, step, begin);
   return step.direction === 'up' ? !row.recorded : row.recorded;
+}
+
+/**
+ * Tells TypeORM's runner that preflight opened (or ended) a top-level transaction on its session:
+ * the two fields PostgresQueryRunner.startTransaction / commitTransaction keep, so
+ * `isTransactionActive` holds, a nested startTransaction in a migration takes a SAVEPOINT, and
+ * rollbackTransaction sends ROLLBACK. (A test checks this against the installed TypeORM.)
+ */
+export function markTransaction(runner: QueryRunner, open: boolean): void {
+  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  state.isTransactionActive = open;
+  state.transactionDepth = open ? 1 : 0;
 }
 
 /**
@@ -37,13 +66,8 @@ export async function fence(session: Session, step: Step): Promise<boolean> {
 export async function fenceOutside(session: Session, step: Step): Promise<boolean> {
   const { client, location, appliedBy, preflightVersion } = session.options;
   const { source } = step;
-  await client.query('BEGIN');
   try {
-    const [row] = (
-      await client.query<{ recorded: boolean; ledger_state: string | null }>(
-        ...fenceQuery(location, session.keys, source.name),
-      )
-    ).rows;
+    const row = await fenceRow(session, step, true);
     const todo = step.direction === 'up' ? !row.recorded : row.recorded;
     if (todo && step.direction === 'up') {
       if (row.ledger_state === 'started')
