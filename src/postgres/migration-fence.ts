@@ -4,6 +4,7 @@ import { PreflightError } from '../core/errors';
 import { backendWait } from './backend';
 import { fenceStatements, recordStarted } from './ledger';
 import type { StatementGuard } from './migration-session';
+import { isConnectionLoss } from './session';
 import type { ExecutorOptions, Step } from './run-migrations';
 
 /** The executor's view of one run: the session, the guard around the migrations' statements, a side connection. */
@@ -21,7 +22,7 @@ export interface Session {
   observer(): Promise<Client>;
 }
 
-type FenceRow = { recorded: boolean; ledger_state: string | null };
+export type FenceRow = { recorded: boolean; ledger_state: string | null };
 
 /**
  * The fence statements, after a BEGIN when `begin` (one round trip for both): the recorded state of
@@ -43,8 +44,64 @@ async function fenceRow(session: Session, step: Step, begin: boolean): Promise<F
  */
 export async function fence(session: Session, step: Step, begin = false): Promise<boolean> {
   if (begin) markTransaction(session.runner, true);
-  const row = await fenceRow(session, step, begin);
+  return stillToDo(await fenceRow(session, step, begin), step);
+}
+
+/** What the fence's row says of a step: up is to be done while unrecorded, down while recorded. */
+export function stillToDo(row: FenceRow, step: Step): boolean {
   return step.direction === 'up' ? !row.recorded : row.recorded;
+}
+
+/** A step whose transaction the executor opens itself, so its BEGIN and fence can ride on the previous COMMIT. */
+function opensOwnTransaction(session: Session, step: Step): boolean {
+  return session.ownTransactions && session.options.transactionMode === 'each' && step.migration.transaction !== false;
+}
+
+/** The transaction the executor opened is the only one open (the migration left no nested one behind). */
+export function openedOnce(runner: QueryRunner): boolean {
+  return runner.isTransactionActive && (runner as unknown as { transactionDepth: number }).transactionDepth === 1;
+}
+
+/**
+ * Ends a migration's own transaction: its records and COMMIT in one round trip and, with a `next`
+ * that opens its own transaction and no stop request, its BEGIN and fence in that same round trip (one round trip per migration
+ * fewer). Returns the next migration's fence row, its transaction then open; undefined without
+ * `next`. When that round trip fails, the ledger says whether this migration's COMMIT went through
+ * (the session holds the job lock: nobody else records it meanwhile): if not, the error is this
+ * migration's; if so, only the next fence failed, and the next migration fences on its own.
+ */
+export async function commitRecorded(
+  session: Session,
+  step: Step,
+  record: string,
+  next?: Step,
+): Promise<FenceRow | undefined> {
+  const { client, location, signal } = session.options;
+  if (!next || !opensOwnTransaction(session, next) || signal.aborted) {
+    await client.query(`${record};\nCOMMIT`);
+    markTransaction(session.runner, false);
+    return undefined;
+  }
+  const [lock, check] = fenceStatements(location, session.keys, next.source.name);
+  try {
+    const results = (await client.query(
+      `${record};\nCOMMIT;\nBEGIN;\n${lock};\n${check}`,
+    )) as unknown as QueryResult<FenceRow>[];
+    return results[4].rows[0];
+  } catch (error) {
+    if (session.lost() !== undefined || isConnectionLoss(error)) throw error;
+    let committed: boolean;
+    try {
+      await client.query('ROLLBACK');
+      markTransaction(session.runner, false);
+      const own = fenceStatements(location, session.keys, step.source.name)[1];
+      committed = !stillToDo((await client.query<FenceRow>(own)).rows[0], step);
+    } catch {
+      throw error;
+    }
+    if (!committed) throw error;
+    return undefined;
+  }
 }
 
 /**
@@ -53,7 +110,7 @@ export async function fence(session: Session, step: Step, begin = false): Promis
  * `isTransactionActive` holds, a nested startTransaction in a migration takes a SAVEPOINT, and
  * rollbackTransaction sends ROLLBACK. (A test checks this against the installed TypeORM.)
  */
-export function markTransaction(runner: QueryRunner, open: boolean): void {
+function markTransaction(runner: QueryRunner, open: boolean): void {
   const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
   state.isTransactionActive = open;
   state.transactionDepth = open ? 1 : 0;

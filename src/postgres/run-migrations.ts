@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface } from 'typeorm';
 import type { PostgresSettings } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
@@ -13,9 +13,18 @@ import type { MigrationsTable } from './migrations-table';
 import type { MigrationSource } from './migration-source';
 import { attachMigrationContext, type MigrationContext } from './migration-context';
 import { StatementGuard, statementText, typeormOn } from './migration-session';
-import { lostOutcome, migrationFailure, partialFailure, sessionLost } from './migration-failure';
+import { lostOutcome, migrationFailure, partialFailure, rollback, sessionLost } from './migration-failure';
 import { isConnectionLoss, watchSession } from './session';
-import { describe, fence, fenceOutside, markTransaction, type Session } from './migration-fence';
+import {
+  commitRecorded,
+  describe,
+  fence,
+  fenceOutside,
+  openedOnce,
+  stillToDo,
+  type FenceRow,
+  type Session,
+} from './migration-fence';
 
 export interface ExecutorOptions {
   /** the session that holds the job lock: every migration runs on it */
@@ -139,9 +148,12 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
     await client.query(`SET lock_timeout = ${Math.round(options.ddlLockTimeoutMs)}`);
     await client.query(`SET statement_timeout = ${Math.round(options.statementTimeoutMs)}`);
     if (options.transactionMode !== 'all') {
-      for (const step of steps) {
+      // the fence of the next migration, taken with the previous one's COMMIT (its transaction is open)
+      let fenced: FenceRow | undefined;
+      for (const [index, step] of steps.entries()) {
         if (signal.aborted) break;
-        const run = await runOne(session, step, false);
+        const { run, next } = await runOne(session, step, false, fenced, steps[index + 1]);
+        fenced = next;
         if (run) runs.push(run);
       }
       return runs;
@@ -150,7 +162,7 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
     try {
       for (const step of steps) {
         if (signal.aborted) break;
-        const run = await runOne(session, step, true);
+        const { run } = await runOne(session, step, true);
         if (run) runs.push(run);
       }
     } catch (error) {
@@ -176,6 +188,8 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
   } finally {
     watch.stop();
     signal.removeEventListener('abort', cancel);
+    // A migration fenced with the previous COMMIT but not started (a stop request came first)
+    if (runner.isTransactionActive) await client.query('ROLLBACK').catch(() => undefined);
     // The session goes on holding the job lock for the later steps: leave it as it was.
     await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
     await runner.release();
@@ -184,8 +198,18 @@ async function execute(steps: Step[], options: ExecutorOptions): Promise<Migrati
   }
 }
 
-/** Runs one migration; undefined when the fence finds it already done (by another instance). */
-async function runOne(session: Session, step: Step, insideOuter: boolean): Promise<MigrationRun | undefined> {
+/**
+ * Runs one migration (`fenced`: its fence was taken with the previous migration's COMMIT, its
+ * transaction is open); no `run` when the fence finds it already done (by another instance). With
+ * `following`, its COMMIT also opens that migration's transaction and fences it: that is `next`.
+ */
+async function runOne(
+  session: Session,
+  step: Step,
+  insideOuter: boolean,
+  fenced?: FenceRow,
+  following?: Step,
+): Promise<{ run?: MigrationRun; next?: FenceRow }> {
   const { runner, guard, options } = session;
   const { source, migration, direction } = step;
   const { client, location, log } = options;
@@ -200,17 +224,22 @@ async function runOne(session: Session, step: Step, insideOuter: boolean): Promi
   const heartbeat = setInterval(() => void describe(session, source.name, event, started), heartbeatMs);
   const progress = { done: 0, last: '' };
   let startedRow = false;
+  let next: FenceRow | undefined;
   try {
     if (inTransaction && !own) await runner.startTransaction();
-    const fenced = transactional ? await fence(session, step, own) : await fenceOutside(session, step);
-    if (!fenced) {
+    const todo = fenced
+      ? stillToDo(fenced, step)
+      : transactional
+        ? await fence(session, step, own)
+        : await fenceOutside(session, step);
+    if (!todo) {
       if (inTransaction) await runner.rollbackTransaction();
       log.info({
         event: direction === 'up' ? 'migration.already_applied' : 'revert.already_reverted',
         name: source.name,
         message: 'another instance did it first; skipped',
       });
-      return undefined;
+      return {};
     }
     startedRow = !transactional && direction === 'up';
     guard.migration = source.name;
@@ -228,8 +257,7 @@ async function runOne(session: Session, step: Step, insideOuter: boolean): Promi
     const ran = { ...source, durationMs: Math.round(performance.now() - started), appliedBy, preflightVersion };
     const record = direction === 'up' ? recordApplied(location, ran, startedRow) : recordReverted(location, source);
     if (own && openedOnce(runner)) {
-      await client.query(`${record};\nCOMMIT`);
-      markTransaction(runner, false);
+      next = await commitRecorded(session, step, record, following);
     } else {
       await client.query(record);
       if (inTransaction) await runner.commitTransaction();
@@ -262,20 +290,5 @@ async function runOne(session: Session, step: Step, insideOuter: boolean): Promi
     transaction: transactional,
     attempts,
   });
-  return { name: source.name, durationMs, transaction: transactional, attempts };
-}
-
-/** The transaction the executor opened is the only one open (the migration left no nested one behind). */
-function openedOnce(runner: QueryRunner): boolean {
-  return runner.isTransactionActive && (runner as unknown as { transactionDepth: number }).transactionDepth === 1;
-}
-
-/** A failing ROLLBACK (the connection is gone: the server rolls back on its own) never hides the original error. */
-async function rollback(runner: QueryRunner, log: Logger, name: string): Promise<void> {
-  try {
-    if (runner.isTransactionActive) await runner.rollbackTransaction();
-    log.info({ event: 'migration.rolled_back', name });
-  } catch (error) {
-    log.warn({ event: 'migration.rollback_failed', name, error: reasonOf(error) });
-  }
+  return { run: { name: source.name, durationMs, transaction: transactional, attempts }, next };
 }
