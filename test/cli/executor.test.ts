@@ -12,7 +12,7 @@ import { freshDatabase, preflightEnv, runCli, tempDir } from '../support/context
 const typeorm = JSON.stringify(require.resolve('typeorm'));
 const awkwardName = 'O\'Brien \\ "x" $1 ☃ 1700000000001';
 
-test('a migration whose name needs quoting is recorded, reverted and re-applied exactly; TypeORM sees the transaction preflight opened', async () => {
+test('migrations whose names need quoting are recorded, reverted and re-applied exactly; TypeORM sees the transaction preflight opened', async () => {
   const db = await freshDatabase();
   try {
     const dir = tempDir('preflight-migrations-');
@@ -33,27 +33,41 @@ test('a migration whose name needs quoting is recorded, reverted and re-applied 
   async down(q) { await q.query('DROP TABLE seen'); }
 };\n`,
     );
+    fs.writeFileSync(
+      path.join(dir, '1700000000002-Plain.js'),
+      `exports.Plain1700000000002 = class Plain1700000000002 {
+  async up(q) { await q.query('CREATE TABLE plain (id int)'); }
+  async down(q) { await q.query('DROP TABLE plain'); }
+};\n`,
+    );
     const env = { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir };
     const first = await runCli(['run'], env);
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.deepEqual(await db.query('SELECT active FROM seen'), [{ active: true }, { active: false }]);
-    assert.deepEqual(await db.query('SELECT "timestamp"::text, name FROM migrations'), [
+    assert.deepEqual(await db.query('SELECT "timestamp"::text, name FROM migrations ORDER BY id'), [
       { timestamp: '1700000000001', name: awkwardName },
+      { timestamp: '1700000000002', name: 'Plain1700000000002' },
     ]);
-    assert.deepEqual(await db.query('SELECT name, state FROM preflight_migrations'), [
+    assert.deepEqual(await db.query('SELECT name, state FROM preflight_migrations ORDER BY name'), [
       { name: awkwardName, state: 'applied' },
+      { name: 'Plain1700000000002', state: 'applied' },
     ]);
     assert.equal((await runCli(['verify'], env)).code, 0);
 
-    const down = await runCli(['down', '--yes'], env);
+    const down = await runCli(['down', '2', '--yes'], env);
     assert.equal(down.code, 0, down.stdout + down.stderr);
     assert.deepEqual(await db.query('SELECT name FROM migrations'), []);
     assert.deepEqual(await db.query('SELECT name FROM preflight_migrations'), []);
-    assert.deepEqual(await db.query(`SELECT to_regclass('seen') AS seen`), [{ seen: null }]);
+    assert.deepEqual(await db.query(`SELECT to_regclass('seen') AS seen, to_regclass('plain') AS plain`), [
+      { seen: null, plain: null },
+    ]);
 
     const again = await runCli(['run'], env);
     assert.equal(again.code, 0, again.stdout + again.stderr);
-    assert.deepEqual(await db.query('SELECT name FROM migrations'), [{ name: awkwardName }]);
+    assert.deepEqual(await db.query('SELECT name FROM migrations ORDER BY id'), [
+      { name: awkwardName },
+      { name: 'Plain1700000000002' },
+    ]);
   } finally {
     await db.close();
   }
