@@ -11,14 +11,14 @@
 //
 // Layout: the bundle sits three folders below the package root, like dist/src/<layer>/*.js, because
 // src/core/version.ts and src/config/index.ts find package.json, dist/migrations and fixtures/ at
-// `${__dirname}/../../..`. etcd3 reads its .proto files at run time from `${__dirname}/../proto`, so
-// they are copied to dist/bundle/proto (the etcd3 chunk sits in dist/bundle/vendor).
+// `${__dirname}/../../..`. etcd3 reads its protocol definition at run time from `${__dirname}/../proto`:
+// dist/bundle/proto/rpc.json, its .proto files parsed at build time (the etcd3 chunk is in dist/bundle/vendor).
 //
 // Own migrations keep importing `typeorm` from their own project: they only hand objects (Table,
 // TableColumn, ...) to the QueryRunner preflight gives them, and TypeORM recognises those across
 // copies (InstanceChecker), which test/install/bundle-own-typeorm.test.ts proves for 0.3.x and 1.x.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
@@ -43,6 +43,10 @@ if (require.main === module) require('./dist/src/cli/main.js');
  * - pg probes for Cloudflare Workers when its stream module loads; on Node 20, which has no
  *   `navigator`, the probe constructs a `Response`, and that loads Node's whole fetch
  *   implementation (undici, ~140 ms of a no-op). The bundle only ever runs on Node.
+ * - etcd3 parses its .proto files when it loads: the bundle ships them parsed (rpc.json, written
+ *   below from the same files), and @grpc/proto-loader builds each message's descriptor object and
+ *   every file's encoded FileDescriptorProto on demand instead of eagerly (~100 ms of every run with
+ *   etcd): they serve gRPC reflection, which a gRPC client such as etcd3 never asks for.
  */
 const patches = [
   {
@@ -50,6 +54,39 @@ const patches = [
     from: 'return require(name);',
     to: 'if (name === "pg") return require("pg");\nreturn require(name);',
   },
+  {
+    file: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/,
+    from: '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`, {',
+    to: '(0, proto_loader_1.fromJSON)(JSON.parse(require("fs").readFileSync(`${__dirname}/../proto/rpc.json`, "utf8")), {',
+  },
+  {
+    file: /[\\/]@grpc[\\/]proto-loader[\\/]build[\\/]src[\\/]index\.js$/,
+    skip: /[\\/]grpc-js[\\/]node_modules[\\/]/,
+    from: `    const descriptorList = root.toDescriptor('proto3').file;
+    const bufferList = descriptorList.map(value => Buffer.from(descriptor.FileDescriptorProto.encode(value).finish()));`,
+    to: `    let encoded;
+    const bufferList = () => (encoded ??= root.toDescriptor('proto3').file.map(value => Buffer.from(descriptor.FileDescriptorProto.encode(value).finish())));`,
+  },
+  ...['message', 'enumType'].map((kind) => ({
+    file: /[\\/]@grpc[\\/]proto-loader[\\/]build[\\/]src[\\/]index\.js$/,
+    // grpc-js's own older copy serves only its channelz reflection, which etcd3 never loads
+    skip: /[\\/]grpc-js[\\/]node_modules[\\/]/,
+    from: `    const ${kind === 'message' ? 'messageDescriptor' : 'enumDescriptor'} = ${kind}.toDescriptor('proto3');
+    return {
+        format: 'Protocol Buffer 3 ${kind === 'message' ? 'DescriptorProto' : 'EnumDescriptorProto'}',
+        type: ${kind === 'message' ? 'messageDescriptor' : 'enumDescriptor'}.$type.toObject(${kind === 'message' ? 'messageDescriptor' : 'enumDescriptor'}, descriptorOptions),
+        fileDescriptorProtos: fileDescriptors,
+    };`,
+    to: `    let type;
+    return {
+        format: 'Protocol Buffer 3 ${kind === 'message' ? 'DescriptorProto' : 'EnumDescriptorProto'}',
+        get type() {
+            if (type === undefined) { const described = ${kind}.toDescriptor('proto3'); type = described.$type.toObject(described, descriptorOptions); }
+            return type;
+        },
+        get fileDescriptorProtos() { return fileDescriptors(); },
+    };`,
+  })),
   {
     file: /[\\/]pg[\\/]lib[\\/]stream\.js$/,
     from: 'function isCloudflareRuntime() {',
@@ -59,14 +96,16 @@ const patches = [
 const nodeOnlyPatches = {
   name: 'node-only-patches',
   setup(build) {
-    for (const patch of patches) {
-      build.onLoad({ filter: patch.file }, ({ path }) => {
-        const source = readFileSync(path, 'utf8');
+    const filter = new RegExp(patches.map((patch) => patch.file.source).join('|'));
+    build.onLoad({ filter }, ({ path }) => {
+      let source = readFileSync(path, 'utf8');
+      for (const patch of patches.filter((one) => one.file.test(path) && !one.skip?.test(path))) {
         if (!source.includes(patch.from))
           throw new Error(`${path}: no \`${patch.from}\` to patch; the package changed`);
-        return { contents: source.replace(patch.from, patch.to), loader: 'js' };
-      });
-    }
+        source = source.replace(patch.from, patch.to);
+      }
+      return { contents: source, loader: 'js' };
+    });
   },
 };
 
@@ -126,8 +165,13 @@ for (const name of chunks) {
   });
   built.push({ file, result });
 }
+const protoDir = join(dirname(require.resolve('etcd3/package.json')), 'proto');
 mkdirSync(join(outDir, 'proto'), { recursive: true });
-cpSync(join(dirname(require.resolve('etcd3/package.json')), 'proto'), join(outDir, 'proto'), { recursive: true });
+// The options etcd3's connection-pool.js passes to loadSync; keepCase matters to the parse itself.
+const etcd3Require = createRequire(require.resolve('etcd3/package.json'));
+const { loadProtosWithOptionsSync } = etcd3Require('@grpc/proto-loader/build/src/util');
+const parsedProtos = loadProtosWithOptionsSync(join(protoDir, 'rpc.proto'), { keepCase: true });
+writeFileSync(join(outDir, 'proto/rpc.json'), JSON.stringify(parsedProtos.toJSON()));
 
 const mib = (bytes) => `${(bytes / 1048576).toFixed(2)} MiB`;
 console.log(

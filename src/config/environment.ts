@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import dotenv from 'dotenv';
 
 /** Variables that hold secrets: each may instead be given as `<NAME>_FILE` (Docker/Kubernetes secrets). */
 const secretVariables = [
@@ -28,7 +27,12 @@ export function readEnvironment(
   cwd: string,
 ): { env: Environment; problems: EnvironmentProblem[] } {
   const env: Environment = { ...processEnv };
-  dotenv.config({ path: join(cwd, '.env'), processEnv: env as Record<string, string>, quiet: true });
+  const envFile = join(cwd, '.env');
+  if (existsSync(envFile)) {
+    // Loaded only when there is a .env file (containers rarely have one): it costs start-up time (issue 15).
+    const dotenv = require('dotenv') as typeof import('dotenv');
+    dotenv.config({ path: envFile, processEnv: env as Record<string, string>, quiet: true });
+  }
   const problems: EnvironmentProblem[] = [];
   for (const name of secretVariables) {
     const filePath = env[`${name}_FILE`];

@@ -3,16 +3,21 @@ import type { Config } from '../config';
 import type { Logger } from '../log/logger';
 import { PreflightError } from '../core/errors';
 import { dataSourceMigrations } from '../postgres/data-source-file';
+import type { KnownFile } from '../postgres/known-files';
 import { migrationCatalog } from '../postgres/manifest';
 import { emptyDirectoryReason, migrationsDirectory, type MigrationSource } from '../postgres/migration-source';
 
 /**
- * The migrations this run works with. Never a silent no-op: zero found is a data error (65) that
+ * The migrations this run works with; files `known` (from the ledger) unchanged are not loaded. Never a silent no-op: zero found is a data error (65) that
  * says what the directory holds, unless PREFLIGHT_ALLOW_EMPTY=true; a stale manifest is reported.
  */
-export async function loadMigrations(config: Config, log: Logger): Promise<MigrationSource[]> {
+export async function loadMigrations(
+  config: Config,
+  log: Logger,
+  known?: ReadonlyMap<string, KnownFile>,
+): Promise<MigrationSource[]> {
   if (config.dataSourceFile !== undefined) return fromDataSource(config, config.dataSourceFile, log);
-  const { sources, staleFiles } = await migrationCatalog(config.migrationsPath);
+  const { sources, staleFiles } = await migrationCatalog(config.migrationsPath, known);
   const directory = migrationsDirectory(config.migrationsPath);
   if (staleFiles.length > 0) {
     log.warn({

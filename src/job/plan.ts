@@ -5,6 +5,8 @@ import { PreflightError } from '../core/errors';
 
 /** What the build holds compared with what the database records. */
 export interface MigrationPlan {
+  /** every migration of this build */
+  sources: MigrationSource[];
   applied: AppliedMigration[];
   /** in the build, not in the database, in timestamp order */
   pending: MigrationSource[];
@@ -33,6 +35,7 @@ export function planMigrations(
   const pending = sources.filter((source) => !appliedNames.has(source.name));
   const appliedSources = sources.filter((source) => appliedNames.has(source.name));
   return {
+    sources,
     applied,
     pending,
     unknown: applied.filter((migration) => !sourceNames.has(migration.name)),

@@ -1,4 +1,3 @@
-import { glob } from 'tinyglobby';
 import { PreflightError, reasonOf } from '../core/errors';
 import { scanMigrations } from './manifest';
 import { textChecksum } from './migration-checksum';
@@ -64,6 +63,7 @@ export async function readDataSourceFile(file: string): Promise<DataSourceOption
  */
 export async function dataSourceMigrations(entries: unknown[], file: string, cwd: string): Promise<MigrationSource[]> {
   const patterns = entries.filter((entry): entry is string => typeof entry === 'string');
+  const { glob } = await import('tinyglobby');
   const files = (
     await glob(
       patterns.map((pattern) => pattern.replace(/\\/g, '/')),

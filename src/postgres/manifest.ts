@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PreflightError, reasonOf } from '../core/errors';
+import type { KnownFile } from './known-files';
 import { migrationChecksum, textChecksum, type MigrationChecksum } from './migration-checksum';
 import {
   checkedOrder,
@@ -40,7 +41,10 @@ export interface MigrationCatalog {
  * hundred small files cost milliseconds) and only those it lists unchanged are taken from it;
  * the others are loaded and checksummed, so a stale manifest never hides a migration or an edit.
  */
-export async function migrationCatalog(path: string): Promise<MigrationCatalog> {
+export async function migrationCatalog(
+  path: string,
+  known: ReadonlyMap<string, KnownFile> = new Map(),
+): Promise<MigrationCatalog> {
   const directory = migrationsDirectory(path);
   const files = await migrationFiles(path);
   const manifest = await readManifest(directory);
@@ -57,15 +61,38 @@ export async function migrationCatalog(path: string): Promise<MigrationCatalog> 
   const staleFiles: string[] = [];
   for (const file of files) {
     const entries = listed.get(basename(file));
-    const current = entries ? textChecksum(await readFile(file, 'utf8')) : undefined;
+    const remembered = known.get(basename(file));
+    // Synchronous: for a few hundred small files, much cheaper than a promise and a file handle each.
+    const current = entries || remembered ? textChecksum(readFileSync(file, 'utf8')) : undefined;
     if (entries && entries.every((entry) => entry.compiledChecksum === current)) {
       sources.push(...entries.map((entry) => ({ ...entry, file, load: classLoader(file, entry.name) })));
       continue;
     }
     if (manifest) staleFiles.push(basename(file));
+    if (remembered && isCurrent(remembered, current)) {
+      sources.push(...rememberedSources(remembered, file));
+      continue;
+    }
     sources.push(...(await scanMigrations([file])));
   }
   return { sources: checkedOrder(sources), staleFiles };
+}
+
+function isCurrent(remembered: KnownFile, compiledChecksum: string | undefined): boolean {
+  return remembered.compiledChecksum === compiledChecksum && remembered.entries.length === remembered.migrations;
+}
+
+/** The migrations of a file the ledger remembers unchanged: their names and checksums as recorded, no module loaded. */
+function rememberedSources(remembered: KnownFile, file: string): MigrationSource[] {
+  return remembered.entries.map(({ name, checksum }) => ({
+    name,
+    timestamp: Number.parseInt(name.slice(-13), 10),
+    file,
+    checksum,
+    compiledChecksum: remembered.compiledChecksum,
+    checksumFrom: checksum === remembered.compiledChecksum ? 'compiled' : 'source',
+    load: classLoader(file, name),
+  }));
 }
 
 /** Loads each file and lists its classes, with checksums of their source where `sourceOf` or a source map finds it. */
@@ -78,7 +105,7 @@ export async function scanMigrations(
     const checksums = await migrationChecksum(file, sourceOf(file));
     for (const migrationClass of await loadMigrationClasses(file)) {
       const { name, timestamp } = migrationIdentity(migrationClass, file);
-      sources.push({ name, timestamp, file, ...checksums, load: async () => migrationClass });
+      sources.push({ name, timestamp, file, ...checksums, scanned: true, load: async () => migrationClass });
     }
   }
   return sources;

@@ -17,13 +17,18 @@ export interface MigrationChecksum {
  * changing meaning: line endings, trailing spaces, a trailing newline, a byte-order mark.
  */
 export function textChecksum(text: string): string {
-  const normalised = text
-    .replace(/^\uFEFF/, '')
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n')
-    .trimEnd();
+  const unmarked = text.replace(/^\uFEFF/, '');
+  // Most files have no carriage return and no trailing space on any line but the last: then only
+  // the end needs trimming (the same result as the line-by-line pass, at a fraction of its cost).
+  const normalised =
+    !unmarked.includes('\r') && !/[^\S\n]\n/.test(unmarked)
+      ? unmarked.trimEnd()
+      : unmarked
+          .replace(/\r\n?/g, '\n')
+          .split('\n')
+          .map((line) => line.trimEnd())
+          .join('\n')
+          .trimEnd();
   return createHash('sha256').update(normalised).digest('hex');
 }
 

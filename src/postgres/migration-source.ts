@@ -13,6 +13,8 @@ export interface MigrationSource extends MigrationChecksum {
   timestamp: number;
   /** compiled file holding the class */
   file: string;
+  /** true when this run loaded and checksummed its file (no manifest or ledger knew it unchanged) */
+  scanned?: boolean;
   /** loads the module; only called when the migration is applied or reverted */
   load(): Promise<MigrationClass>;
 }

@@ -4,6 +4,7 @@ import { PreflightError } from '../../core/errors';
 import type { FixtureFile } from '../../etcd/fixture-file';
 import type { Logger } from '../../log/logger';
 import type { MigrationSource } from '../../postgres/migration-source';
+import { readKnownFiles } from '../../postgres/known-files';
 import { readPersistence } from '../../redis/client';
 import { checkFixturesChoice, loadMigrations } from '../load-migrations';
 import { checkSecretsDir } from './seed';
@@ -22,18 +23,25 @@ export const checkStep: Step<void, CheckedInput> = {
   name: 'check',
   async run(job) {
     const { config, log, etcd, redis } = job;
-    const persistence = redis
-      ? await checkRedisPersistence(redis, config.redisPersistence, log)
-      : 'no redis configured';
-    await checkSecretsDir(config);
-    await checkPrivileges(sessionOf(job), config); // issue 12: 77 before any write
-    await checkFixturesChoice(config, log);
-    // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
-    const files =
-      etcd && config.fixturesDir !== null
-        ? await (await import('../../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.environment)
-        : [];
-    const sources = await loadMigrations(config, log);
+    const session = sessionOf(job);
+    const location = { schema: config.schema, table: config.migrationsTable };
+    // Independent checks run at once (the stores answer while files are read and hashed); a failure is
+    // reported in this order whatever finished first.
+    const [persistence, , , files, sources] = await allInOrder([
+      redis ? checkRedisPersistence(redis, config.redisPersistence, log) : 'no redis configured',
+      checkSecretsDir(config),
+      checkPrivileges(session, config), // issue 12: 77 before any write
+      // The fixture code (yaml, etcd3) is loaded only when etcd is configured.
+      checkFixturesChoice(config, log).then(async () =>
+        etcd && config.fixturesDir !== null
+          ? (await import('../../etcd/fixture-file')).loadFixtureFiles(config.fixturesDir, config.environment)
+          : [],
+      ),
+      // A file the ledger remembers with the same content is not loaded: the no-op loads no module (issue 15).
+      (config.dataSourceFile === undefined ? readKnownFiles(session, location) : Promise.resolve(undefined)).then(
+        (known) => loadMigrations(config, log, known),
+      ),
+    ]);
     return {
       status: 'applied',
       details: { redisPersistence: persistence, fixtureFiles: files.length, migrations: sources.length },
@@ -41,6 +49,17 @@ export const checkStep: Step<void, CheckedInput> = {
     };
   },
 };
+
+/** Awaits every one of `work`, then throws the first failure in the given order, or returns the values. */
+async function allInOrder<T extends readonly unknown[] | []>(
+  work: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = (await Promise.allSettled(work)) as Array<PromiseSettledResult<unknown>>;
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}
 
 /**
  * Enforces PREFLIGHT_REDIS_PERSISTENCE: the platform keeps counters in Redis that must survive a

@@ -1,11 +1,13 @@
 import { interrupted } from '../../core/retry';
 import { applyBaseline } from '../../postgres/apply-baseline';
+import { rememberFiles } from '../../postgres/known-files';
 import { ensureLedger } from '../../postgres/ledger';
+import type { MigrationSource } from '../../postgres/migration-source';
 import { ensureMigrationsTable } from '../../postgres/migrations-table';
 import { runMigrations } from '../../postgres/run-migrations';
 import { adoptUnrecorded, executorOptions, migrationStores } from '../executor-options';
 import type { MigrationPlan } from '../plan';
-import { sessionOf, type Step } from './step';
+import { sessionOf, type JobContext, type Step } from './step';
 
 /**
  * Applies the pending migrations: on an empty database the baseline snapshot first (when shipped and
@@ -16,9 +18,12 @@ export const migrateStep: Step<MigrationPlan, void> = {
   name: 'migrate',
   async run(job, plan) {
     const { config, log, signal } = job;
-    if (plan.pending.length === 0 && plan.unrecorded.length === 0) return { status: 'unchanged', value: undefined };
     const session = sessionOf(job);
     const location = { schema: config.schema, table: config.migrationsTable };
+    if (plan.pending.length === 0 && plan.unrecorded.length === 0) {
+      await remember(job, plan.sources);
+      return { status: 'unchanged', value: undefined };
+    }
     const stores = migrationStores(job);
     const baselineStarted = performance.now();
     const baselined =
@@ -35,6 +40,7 @@ export const migrateStep: Step<MigrationPlan, void> = {
     const pending = plan.pending.filter((source) => !baselined.includes(source.name));
     const runs = await runMigrations(pending, executorOptions(job));
     if (signal.aborted) throw interrupted(signal, 'between migrations');
+    await remember(job, plan.sources);
     return {
       status: 'applied',
       details: {
@@ -46,3 +52,10 @@ export const migrateStep: Step<MigrationPlan, void> = {
     };
   },
 };
+
+/** Lets the ledger remember the files loaded this run, so the next no-op loads none of them (postgres/known-files.ts). */
+async function remember(job: JobContext, sources: MigrationSource[]): Promise<void> {
+  const location = { schema: job.config.schema, table: job.config.migrationsTable };
+  const refused = await rememberFiles(sessionOf(job), location, sources);
+  if (refused !== undefined) job.log.warn({ event: 'ledger.remember_failed', error: refused });
+}
