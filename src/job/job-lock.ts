@@ -2,13 +2,15 @@ import type { Client } from 'pg';
 import type { Config } from '../config';
 import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';
-import { lockHolder, lockKeys, tryLock, unlock, type LockHolder } from '../postgres/advisory-lock';
+import { lockHolder, lockKeys, tryLock, unlock, waitLock, type LockHolder } from '../postgres/advisory-lock';
 import { PreflightError, reasonOf } from '../core/errors';
 import { retrying } from '../core/retry';
 import { sessionLost } from '../postgres/migration-failure';
 import { isConnectionLoss, keepSessionAlive, watchSession, type SessionWatch } from '../postgres/session';
 
 const holderReportEveryMs = 5000;
+/** The longest a single wait for the lock inside PostgreSQL lasts before a stop request is checked. */
+const waitSliceMs = 200;
 
 export interface HeldLock {
   keys: [number, number];
@@ -21,8 +23,8 @@ function describeHolder(holder: LockHolder | undefined): string {
 }
 
 /**
- * Takes the session-level job lock on the dedicated connection, polling so that a stop request
- * is honoured at once and the holder can be reported while waiting.
+ * Takes the session-level job lock on the dedicated connection, waiting in short slices so that a
+ * stop request is honoured within one and the holder can be reported while waiting.
  */
 export async function acquireJobLock(
   client: Client,
@@ -47,17 +49,21 @@ export async function acquireJobLock(
     });
   };
   try {
-    // Short, jittered polls: waiters notice the release quickly without moving in lockstep.
+    // First a free try; then waits of at most waitSliceMs inside PostgreSQL, which hands the lock to
+    // a waiter the moment it is released, while a stop request and the deadline are checked between them.
+    let first = true;
     await retrying(
       async () => {
-        if (await tryLock(client, keys)) return;
+        const remainingMs = config.lockTimeoutMs - (performance.now() - started);
+        if (first ? await tryLock(client, keys) : await waitLock(client, keys, Math.min(waitSliceMs, remainingMs)))
+          return;
+        first = false;
         if (performance.now() - reportedAt >= holderReportEveryMs) await reportHolder(performance.now() - started);
         throw new LockBusy();
       },
       {
-        initialDelayMs: 50,
-        maxDelayMs: 250,
-        jitter: 0.5,
+        initialDelayMs: 1,
+        maxDelayMs: 1,
         timeoutMs: config.lockTimeoutMs,
         signal,
         isRetryable: (error) => error instanceof LockBusy,

@@ -21,6 +21,28 @@ export async function tryLock(client: Client, keys: [number, number]): Promise<b
   return result.rows[0].locked;
 }
 
+/**
+ * Waits up to `sliceMs` for the lock inside PostgreSQL, which grants it the moment its holder
+ * releases it (no polling delay between the holder and the next waiter); false when the slice ran
+ * out. The `lock_timeout` is set for this statement only: on a timeout the implicit transaction
+ * of the multi-statement query rolls it back, on success the RESET restores it.
+ */
+export async function waitLock(client: Client, keys: [number, number], sliceMs: number): Promise<boolean> {
+  const [first, second] = keys.map((key) => Math.trunc(key));
+  try {
+    await client.query(
+      `SET lock_timeout = ${Math.max(1, Math.round(sliceMs))}; SELECT pg_advisory_lock(${first}, ${second}); RESET lock_timeout`,
+    );
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === lockNotAvailable) return false;
+    throw error;
+  }
+}
+
+/** lock_not_available: lock_timeout expired */
+const lockNotAvailable = '55P03';
+
 export async function unlock(client: Client, keys: [number, number]): Promise<void> {
   await client.query('SELECT pg_advisory_unlock($1, $2)', keys);
 }
