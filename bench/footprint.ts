@@ -1,4 +1,8 @@
-/** 5. Production footprint: the packed tarball installed with --omit=dev, against typeorm + pg alone. */
+/**
+ * 5. Production footprint: the packed tarball (`npm pack` of this build) installed with --omit=dev
+ * into an empty project, against typeorm + pg alone. The package has no runtime dependencies (the
+ * CLI is one bundle), so its install is the package itself.
+ */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +24,8 @@ export interface InstallSize {
   bySize: Array<{ name: string; size: Size }>;
   /** source maps, type declarations and the rest: what an image build could prune */
   byKind: Record<FileKind, Size>;
+  /** the largest files under node_modules, relative to it */
+  largestFiles: Array<{ file: string; size: Size }>;
   installMs: number;
 }
 
@@ -89,8 +95,25 @@ async function install(dir: string, specs: string[], label: string): Promise<Ins
     packages: bySize.length,
     bySize: bySize.sort((a, b) => b.size.disk - a.size.disk),
     byKind,
+    largestFiles: largestFiles(nodeModules, 8),
     installMs,
   };
+}
+
+function largestFiles(root: string, count: number): Array<{ file: string; size: Size }> {
+  const files: Array<{ file: string; size: Size }> = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) {
+        const stat = fs.lstatSync(full);
+        files.push({ file: path.relative(root, full), size: { apparent: stat.size, disk: stat.blocks * 512 } });
+      }
+    }
+  };
+  if (fs.existsSync(root)) walk(root);
+  return files.sort((a, b) => b.size.disk - a.size.disk).slice(0, count);
 }
 
 function emptyKinds(): Record<FileKind, Size> {

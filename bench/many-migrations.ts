@@ -4,7 +4,17 @@ import * as path from 'node:path';
 import { postgresBinDir } from '../test/support/binaries';
 import { BenchContext, readReport, stepOf } from './context';
 import { generateMigrations, writeTypeormDataSource } from './generate';
-import { baseEnv, events, expectSuccess, progress, repoRoot, runNode, runPreflight, scratchDir } from './process';
+import {
+  baseEnv,
+  events,
+  expectSuccess,
+  progress,
+  repoRoot,
+  runCommand,
+  runNode,
+  runPreflight,
+  scratchDir,
+} from './process';
 
 export interface ManyMigrationsResult {
   count: number;
@@ -18,7 +28,7 @@ export interface ManyMigrationsResult {
   /** preflight's `migrate` step alone (report), without start-up, wait and check */
   preflightMigrateMs: number[];
   /** the fresh-database fast path (DESIGN §5): the same migrations with a `preflight baseline` snapshot beside them */
-  baseline?: { writeMs: number; wallMs: number[]; migrateStepMs: number[]; rssKb: number[] };
+  baseline?: { writeMs: number; wallMs: number[]; migrateStepMs: number[]; rssKb: number[]; psqlWallMs: number[] };
   /** why the baseline path was not measured */
   baselineSkipped?: string;
 }
@@ -35,7 +45,7 @@ export async function manyMigrationsBench(
   const dataSource = path.join(scratchDir(), 'typeorm-datasource.js');
   writeTypeormDataSource(dataSource, dir, typeormDir);
   progress(
-    `${count} migrations: generated in ${dir}; ${runs} runs each of preflight (replay), typeorm migration:run and preflight (baseline snapshot)`,
+    `${count} migrations: generated in ${dir}; ${runs} runs each of preflight (replay), typeorm migration:run, preflight (baseline snapshot) and psql -1 -f baseline.sql`,
   );
   const snapshot = await writeSnapshot(context, dir);
 
@@ -108,11 +118,13 @@ export async function manyMigrationsBench(
       const migrate = stepOf(readReport(baselineReport), 'migrate');
       if (migrate.details?.baseline !== count)
         throw new Error(`the baseline run did not take the snapshot: migrate step ${JSON.stringify(migrate)}`);
-      result.baseline ??= { writeMs: snapshot.writeMs, wallMs: [], migrateStepMs: [], rssKb: [] };
+      result.baseline ??= { writeMs: snapshot.writeMs, wallMs: [], migrateStepMs: [], rssKb: [], psqlWallMs: [] };
       result.baseline.wallMs.push(fast.wallMs);
       result.baseline.migrateStepMs.push(migrate.durationMs);
       pushMeasured(result.baseline.rssKb, fast.peakRssKb);
-      baselineNote = `, baseline ${Math.round(fast.wallMs)} ms`;
+      const psql = await psqlFloor(context, path.join(snapshot.dir, 'baseline.sql'), count);
+      result.baseline.psqlWallMs.push(psql);
+      baselineNote = `, baseline ${Math.round(fast.wallMs)} ms, psql -1 -f baseline.sql ${Math.round(psql)} ms`;
     }
     progress(
       `${count} migrations: run ${run + 1}/${runs}: preflight ${Math.round(preflight.wallMs)} ms, typeorm ${Math.round(typeorm.wallMs)} ms${baselineNote}`,
@@ -148,6 +160,38 @@ async function writeSnapshot(
     return { writeMs: written.wallMs, skipped: reason };
   }
   return { dir: withSnapshot, writeMs: written.wallMs };
+}
+
+/** The psql binary beside the server binaries (Debian's /usr/bin/psql is a Perl wrapper), else PATH's. */
+export function psqlBinary(): string {
+  try {
+    const beside = path.join(postgresBinDir(), 'psql');
+    if (fs.existsSync(beside)) return beside;
+  } catch {
+    // no server binaries found: psql from PATH
+  }
+  return 'psql';
+}
+
+/**
+ * PostgreSQL's own floor for the baseline path: `psql -1 -f baseline.sql` into a fresh database
+ * (one transaction, stop at the first error), wall time from spawn to exit. Checked to create
+ * every table.
+ */
+async function psqlFloor(context: BenchContext, file: string, count: number): Promise<number> {
+  const url = await context.freshDatabase('many_psql');
+  const run = expectSuccess(
+    'psql -1 -f baseline.sql',
+    await runCommand(psqlBinary(), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, '-d', url], {
+      env: baseEnv(),
+    }),
+  );
+  const [row] = await context.query<{ tables: string }>(
+    url,
+    `SELECT count(*) AS tables FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'bench\\_%'`,
+  );
+  if (Number(row.tables) !== count) throw new Error(`psql -1 -f baseline.sql created ${row.tables} of ${count} tables`);
+  return run.wallMs;
 }
 
 function pushMeasured(list: number[], value: number | undefined): void {

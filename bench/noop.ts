@@ -1,6 +1,7 @@
 /** 1. No-op run (everything up to date) against the floor script, plus a start-up profile. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { summariseCpuProfiles, type CpuSummary } from './cpu-profile';
 import type { LoadProfile } from './load-hook';
 import { BenchContext, readReport } from './context';
 import {
@@ -32,10 +33,15 @@ export interface NoopResult {
   floor: Sample;
   /** median durationMs of each step of preflight's report */
   stepMs: Record<string, number>;
+  /** per measured run: spawn → preflight's `job.started` log line (Node start-up and loading the CLI) */
+  startupMs: number[];
   /** median ms from process start to each of preflight's log events (first of each name), then to 'exit' */
   timeline: Array<{ event: string; atMs: number }>;
   preflightProfile: StartupSummary;
   floorProfile: StartupSummary;
+  /** the same profiled runs' `--cpu-prof`, by package */
+  preflightCpu: CpuSummary;
+  floorCpu: CpuSummary;
 }
 
 export async function noopBench(context: BenchContext, runs: number, profileRuns: number): Promise<NoopResult> {
@@ -60,9 +66,13 @@ export async function noopBench(context: BenchContext, runs: number, profileRuns
   const preflight: Sample = { wallMs: [], rssKb: [], cpuMs: [] };
   const floor: Sample = { wallMs: [], rssKb: [], cpuMs: [] };
   const steps = new Map<string, number[]>();
+  const startupMs: number[] = [];
   for (let run = 0; run < runs; run++) {
     // Alternate, so drift in the machine's load hits both sides alike.
-    record(preflight, expectSuccess('preflight run (no-op)', await runPreflight(['run'], { env, measureRss: true })));
+    const ours = expectSuccess('preflight run (no-op)', await runPreflight(['run'], { env, measureRss: true }));
+    record(preflight, ours);
+    const started = events(ours).find((event) => event.event === 'job.started');
+    if (typeof started?.timestamp === 'string') startupMs.push(Date.parse(started.timestamp) - ours.spawnedAtEpochMs);
     record(floor, expectSuccess('floor', await runNode(floorPath, [], { env: floorEnv, measureRss: true })));
     const reported = readReport(report).steps;
     assertNoop(reported);
@@ -70,20 +80,26 @@ export async function noopBench(context: BenchContext, runs: number, profileRuns
   }
   progress(`no-op: ${runs} runs each done; profiling start-up (${profileRuns} runs each, -r load-hook)`);
 
-  const preflightProfiles: Array<{ profile: LoadProfile; result: RunResult }> = [];
-  const floorProfiles: LoadProfile[] = [];
+  const preflightProfiles: Array<{ profile: LoadProfile; result: RunResult; cpuProfile: string }> = [];
+  const floorProfiles: Array<{ profile: LoadProfile; cpuProfile: string }> = [];
   for (let run = 0; run < profileRuns; run++) {
     preflightProfiles.push(await profiled(cliPath, ['run'], env));
-    floorProfiles.push((await profiled(floorPath, [], floorEnv)).profile);
+    floorProfiles.push(await profiled(floorPath, [], floorEnv));
   }
   return {
     runs,
     preflight,
     floor,
     stepMs: Object.fromEntries([...steps].map(([step, values]) => [step, median(values)])),
+    startupMs,
     timeline: timeline(preflightProfiles),
     preflightProfile: summarise(preflightProfiles.map(({ profile }) => profile)),
-    floorProfile: summarise(floorProfiles),
+    floorProfile: summarise(floorProfiles.map(({ profile }) => profile)),
+    preflightCpu: summariseCpuProfiles(
+      preflightProfiles.map(({ cpuProfile }) => cpuProfile),
+      path.dirname(path.dirname(cliPath)),
+    ),
+    floorCpu: summariseCpuProfiles(floorProfiles.map(({ cpuProfile }) => cpuProfile)),
   };
 }
 
@@ -105,16 +121,24 @@ async function profiled(
   script: string,
   args: string[],
   env: Record<string, string>,
-): Promise<{ profile: LoadProfile; result: RunResult }> {
-  const file = path.join(scratchDir(), `load-profile-${path.basename(script)}-${Date.now()}.json`);
+): Promise<{ profile: LoadProfile; result: RunResult; cpuProfile: string }> {
+  const name = `${path.basename(script)}-${Date.now()}`;
+  const file = path.join(scratchDir(), `load-profile-${name}.json`);
+  const cpuProfile = path.join(scratchDir(), `cpu-${name}.cpuprofile`);
   const result = expectSuccess(
     `profiled ${path.basename(script)}`,
     await runNode(script, args, {
       env: { ...env, BENCH_LOAD_PROFILE: file },
-      nodeArgs: ['-r', loadHookPath],
+      nodeArgs: [
+        '-r',
+        loadHookPath,
+        '--cpu-prof',
+        `--cpu-prof-dir=${path.dirname(cpuProfile)}`,
+        `--cpu-prof-name=${path.basename(cpuProfile)}`,
+      ],
     }),
   );
-  return { profile: JSON.parse(fs.readFileSync(file, 'utf8')) as LoadProfile, result };
+  return { profile: JSON.parse(fs.readFileSync(file, 'utf8')) as LoadProfile, result, cpuProfile };
 }
 
 /** Where the time of a no-op run goes, from its own log timestamps (ms resolution). */

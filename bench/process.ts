@@ -61,23 +61,32 @@ export function scratchDir(): string {
 }
 
 export function removeScratch(): void {
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  // BENCH_KEEP_SCRATCH=1 keeps it (generated migrations, reports, cpu profiles) for a look afterwards.
+  if (scratch && process.env.BENCH_KEEP_SCRATCH) progress(`scratch kept: ${scratch}`);
+  else if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   scratch = undefined;
 }
 
 let sequence = 0;
 
 export function runNode(script: string, args: string[], options: RunOptions): Promise<RunResult> {
+  return runCommand(process.execPath, [...(options.nodeArgs ?? []), script, ...args], options);
+}
+
+/**
+ * Runs any program (Node or not, e.g. psql) and measures it the same way. Without GNU time, peak
+ * RSS is measured only for Node children (the VmHWM hook).
+ */
+export function runCommand(program: string, programArgs: string[], options: RunOptions): Promise<RunResult> {
   const rssFile = path.join(scratchDir(), `rss-${process.pid}-${sequence++}`);
-  const nodeArgs = [...(options.nodeArgs ?? [])];
   const env = { ...options.env };
-  let command = process.execPath;
-  let commandArgs = [...nodeArgs, script, ...args];
+  let command = program;
+  let commandArgs = programArgs;
   if (options.measureRss && rssMethod === 'gnu-time') {
     command = '/usr/bin/time';
-    commandArgs = ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...commandArgs];
-  } else if (options.measureRss) {
-    commandArgs = ['-r', peakRssHookPath, ...commandArgs];
+    commandArgs = ['-f', '%M %U %S', '-o', rssFile, program, ...programArgs];
+  } else if (options.measureRss && program === process.execPath) {
+    commandArgs = ['-r', peakRssHookPath, ...programArgs];
     env.BENCH_RSS_FILE = rssFile;
   }
   const cwd = options.cwd ?? scratchDir();

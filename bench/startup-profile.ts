@@ -13,6 +13,8 @@ export function ownerOf(file: string): string {
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
   const relative = path.relative(repoRoot, file);
+  // The bundle's files (the CLI and each lazily required vendor chunk) by name.
+  if (relative.startsWith(`dist${path.sep}bundle${path.sep}`)) return relative;
   // Generated migrations and the like, outside the repository: one owner per directory.
   return relative.startsWith('..') ? path.dirname(file) : path.dirname(relative);
 }

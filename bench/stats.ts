@@ -54,6 +54,36 @@ export function verdict(met: boolean, miss = ''): string {
   return met ? 'met' : `**not met**${miss ? ` (${miss})` : ''}`;
 }
 
+/**
+ * The verdict of a "value ≤ limit × baseline" target (a ratio measured in the same run): `met`, or
+ * by how much it is missed, as the ratio against the limit and, for times, how much faster the
+ * value would have to be. Not measured when either side is missing.
+ */
+export function ratioVerdict(
+  value: number,
+  baseline: number,
+  limit: number,
+  format: (value: number) => string = ms,
+): string {
+  if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline <= 0) return 'not measured';
+  const measured = value / baseline;
+  if (measured <= limit) return `met (${measured.toFixed(2)}× ≤ ${limit}×)`;
+  return `**not met**: ${measured.toFixed(2)}× vs ≤ ${limit}×, ${percentOver(measured, limit)} over the limit (${format(value - limit * baseline)} too much)`;
+}
+
+/** `0.5%`, `43%`: how far `value` is above `limit`. */
+function percentOver(value: number, limit: number): string {
+  const percent = (value / limit - 1) * 100;
+  return `${percent < 10 ? percent.toFixed(1) : percent.toFixed(0)}%`;
+}
+
+/** The verdict of an absolute "value ≤ limit" target: `met`, or by how much it is missed. */
+export function limitVerdict(value: number, limit: number, format: (value: number) => string): string {
+  if (!Number.isFinite(value)) return 'not measured';
+  if (value <= limit) return `met (${format(value)} ≤ ${format(limit)})`;
+  return `**not met**: ${format(value)} vs ≤ ${format(limit)}, ${percentOver(value, limit)} over the limit (${format(value - limit)} too much)`;
+}
+
 export function markdownTable(rows: readonly Row[]): string {
   const header = ['#', 'figure', 'preflight (median)', 'baseline (median)', 'ratio', 'target', 'verdict'];
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];

@@ -2,6 +2,7 @@ import type { Etcd3, ICompare, IRequestOp } from 'etcd3';
 import { retrying } from '../core/retry';
 import { PreflightError, reasonOf } from '../core/errors';
 import type { Logger } from '../log/logger';
+import { storeOf, type EtcdStore } from './access';
 import type { FixtureFile } from './fixture-file';
 import { keyspace, type Keyspace } from './key-path';
 import { planFixtures, recordKey, type FixtureFilePlan } from './plan-fixtures';
@@ -50,13 +51,14 @@ class WriteConflict extends Error {}
  * created after the plan read it.
  */
 export async function applyFixtures(
-  client: Etcd3,
+  etcd: Etcd3 | EtcdStore,
   namespace: string,
   files: readonly FixtureFile[],
   log: Logger,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<FixtureFileResult[]> {
   const keys = keyspace(namespace);
+  const client = storeOf(etcd);
   const plan = await planFixtures(client, namespace, files);
   const results: FixtureFileResult[] = [];
   for (const fixture of files) {
@@ -71,7 +73,7 @@ export async function applyFixtures(
     const written = await retrying(
       async () => {
         if (filePlan.status === 'unchanged') return false;
-        if (await writeFile(client, keys, filePlan)) return true;
+        if (await writeFile(await client.writer(), keys, filePlan)) return true;
         [filePlan] = (await planFixtures(client, namespace, [filePlan.fixture])).files;
         log.debug({ event: 'fixtures.file.conflict', file, message: 'etcd changed since it was read: re-planned' });
         throw new WriteConflict();

@@ -1,6 +1,6 @@
-import type { Etcd3 } from 'etcd3';
 import { PreflightError, reasonOf } from '../core/errors';
 import type { FixtureFile } from './fixture-file';
+import type { KvReader } from './gateway';
 import { encodeSegment, fixtureRecordsPath, isReserved, isWithin, joinKey, keyspace, type Keyspace } from './key-path';
 
 /** One key a fixture file changes, relative to the namespace. */
@@ -48,7 +48,7 @@ const rangePageSize = 1_000;
  * 'unavailable' (exit 69): the store went away after the wait step.
  */
 export async function planFixtures(
-  client: Etcd3,
+  client: { kv: KvReader },
   namespace: string,
   files: readonly FixtureFile[],
 ): Promise<FixturePlan> {
@@ -99,7 +99,11 @@ interface Stored {
 }
 
 /** Every key at or below `relativeBase`, relative to the namespace, read at one revision. */
-async function readSubtree(client: Etcd3, keys: Keyspace, relativeBase: string): Promise<Map<string, Stored>> {
+async function readSubtree(
+  client: { kv: KvReader },
+  keys: Keyspace,
+  relativeBase: string,
+): Promise<Map<string, Stored>> {
   const { start, end } = keys.subtree(relativeBase);
   const values = new Map<string, Stored>();
   let from = start;

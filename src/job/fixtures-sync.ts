@@ -1,7 +1,7 @@
-import type { Etcd3 } from 'etcd3';
 import { PreflightError } from '../core/errors';
 import type { Config } from '../config';
 import type { Logger } from '../log/logger';
+import type { EtcdAccess } from '../etcd/access';
 import type { FixtureFileResult, FixturePlan } from '../etcd/apply-fixtures';
 import type { FixtureFile } from '../etcd/fixture-file';
 import { waitForEtcd } from './wait-for-stores';
@@ -49,7 +49,7 @@ async function withFixtures<T>(
   config: FixturesConfig,
   log: Logger,
   signal: AbortSignal,
-  work: (client: Etcd3, namespace: string, files: FixtureFile[]) => Promise<T>,
+  work: (client: EtcdAccess, namespace: string, files: FixtureFile[]) => Promise<T>,
 ): Promise<T> {
   const settings = config.etcd;
   if (!settings)
@@ -68,7 +68,7 @@ async function withFixtures<T>(
   try {
     return await work(client!, settings.namespace, files);
   } finally {
-    client?.close();
+    await client?.close();
   }
 }
 

@@ -1,10 +1,10 @@
 import type { Client } from 'pg';
-import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
 import type { Config, RedisSettings } from '../config';
 import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';
 import { connect, createDatabase, serverVersionNumber, sqlState } from '../postgres/connection';
+import { EtcdAccess } from '../etcd/access';
 import { connectRedis } from '../redis/client';
 import { PreflightError, reasonOf } from '../core/errors';
 import { retrying, type RetryOptions } from '../core/retry';
@@ -85,20 +85,19 @@ export async function waitForEtcd(
   config: Pick<Config, 'etcd' | 'waitTimeoutMs'>,
   log: Logger,
   signal: AbortSignal,
-): Promise<Etcd3 | undefined> {
+): Promise<EtcdAccess | undefined> {
   const settings = config.etcd;
   if (!settings) return undefined;
   const started = performance.now();
-  // etcd3 brings gRPC and protobufjs: loaded only when etcd is configured.
-  const { connectEtcd, pingEtcd } = await import('../etcd/client');
-  const client = connectEtcd(settings);
+  // Reads go through etcd's JSON gateway; etcd3 (gRPC, protobufjs) is loaded only to write.
+  const client = new EtcdAccess(settings);
   try {
     await retrying(
-      () => pingEtcd(client, settings.namespace),
+      () => client.ping(),
       waitPolicy(config, log, signal, 'etcd', (error) => error instanceof PreflightError),
     );
   } catch (error) {
-    client.close();
+    await client.close();
     if (error instanceof PreflightError && error.kind === 'config') {
       throw new PreflightError('config', `etcd at ${settings.endpoints.join(',')}: ${error.message}`, {
         cause: error.cause,

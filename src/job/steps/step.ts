@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
-import type { Etcd3 } from 'etcd3';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config';
+import type { EtcdAccess } from '../../etcd/access';
 import type { JobEvents, StepName, StepStatus } from '../../core/events';
 import { interrupted } from '../../core/retry';
 import type { Logger } from '../../log/logger';
@@ -18,7 +18,8 @@ export interface JobContext {
   events: JobEvents;
   /** the job's own PostgreSQL session: it holds the job lock, reads the plan, records adoption, seeds */
   session?: Client;
-  etcd?: Etcd3;
+  /** reads through etcd's gateway, writes through etcd3 loaded on first use */
+  etcd?: EtcdAccess;
   redis?: Redis;
 }
 
