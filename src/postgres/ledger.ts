@@ -2,6 +2,7 @@ import type { Client } from 'pg';
 import { PreflightError } from '../core/errors';
 import { quoteIdentifier } from './connection';
 import { qualifiedName, type MigrationsTable } from './migrations-table';
+import { sqlLiteral } from './sql-literal';
 
 /**
  * What preflight records beside TypeORM's row: the checksum it applied, when, how long, by whom, and
@@ -146,29 +147,38 @@ export function ledgerDelete(location: MigrationsTable, name: string): [string, 
 }
 
 /**
- * TypeORM's row and the ledger's in one statement (one round trip per migration), run inside the
- * migration's own transaction. The ledger row is a plain INSERT: if another session recorded the
- * migration first, the unique name fails this transaction rather than record it twice. For a
- * migration that ran outside a transaction, its `started` row becomes `applied`.
+ * TypeORM's row and the ledger's in one statement, run inside the migration's own transaction and
+ * sent in one round trip with its COMMIT (so its values are literals, see sqlLiteral). The ledger row
+ * is a plain INSERT: if another session recorded the migration first, the unique name fails this
+ * transaction rather than record it twice. For a migration that ran outside a transaction, its
+ * `started` row becomes `applied`.
  */
 export function recordApplied(
   location: MigrationsTable,
   row: RecordedRow & { timestamp: number },
   startedRow: boolean,
-): [string, unknown[]] {
-  const typeorm = `WITH recorded AS (INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES ($1, $2))`;
-  const parameters = [row.timestamp, row.name, row.checksum, row.durationMs, row.appliedBy, row.preflightVersion];
+): string {
+  const [timestamp, name, checksum, durationMs, appliedBy, version] = [
+    row.timestamp,
+    row.name,
+    row.checksum,
+    row.durationMs,
+    row.appliedBy,
+    row.preflightVersion,
+  ].map(sqlLiteral);
+  const typeorm = `WITH recorded AS (INSERT INTO ${qualifiedName(location)} ("timestamp", "name") VALUES (${timestamp}, ${name}))`;
   if (startedRow) {
-    return [
-      `${typeorm} UPDATE ${ledgerName(location)} SET state = 'applied', checksum = $3, applied_at = now(), duration_ms = $4,
-         applied_by = $5, preflight_version = $6 WHERE name = $2 AND state = 'started'`,
-      parameters,
-    ];
+    return `${typeorm} UPDATE ${ledgerName(location)} SET state = 'applied', checksum = ${checksum}, applied_at = now(),
+       duration_ms = ${durationMs}, applied_by = ${appliedBy}, preflight_version = ${version} WHERE name = ${name} AND state = 'started'`;
   }
-  return [
-    `${typeorm} INSERT INTO ${ledgerName(location)} ${columns} VALUES ($2, $3, $4, $5, $6, false, 'applied')`,
-    parameters,
-  ];
+  return `${typeorm} INSERT INTO ${ledgerName(location)} ${columns} VALUES (${name}, ${checksum}, ${durationMs}, ${appliedBy}, ${version}, false, 'applied')`;
+}
+
+/** A reverted migration: TypeORM's row and the ledger's deleted in one statement (literals, as recordApplied). */
+export function recordReverted(location: MigrationsTable, row: { name: string; timestamp: number }): string {
+  const name = sqlLiteral(row.name);
+  return `WITH gone AS (DELETE FROM ${qualifiedName(location)} WHERE "timestamp" = ${sqlLiteral(row.timestamp)} AND "name" = ${name})
+     DELETE FROM ${ledgerName(location)} WHERE name = ${name}`;
 }
 
 /** The `started` row a `transaction = false` migration commits before its first statement. */
@@ -199,12 +209,16 @@ export function recordPartial(location: MigrationsTable, name: string): [string,
   return [`UPDATE ${ledgerName(location)} SET state = 'partial' WHERE name = $1`, [name]];
 }
 
-/** Under the job lock, inside a transaction: takes the job key at transaction level and says whether `name` is recorded. */
-export function fenceQuery(location: MigrationsTable, keys: [number, number], name: string): [string, unknown[]] {
+/**
+ * The fence, under the job lock inside a migration's transaction: the job key taken at transaction
+ * level, then (a statement of its own, so its snapshot is taken once the key is held) whether `name`
+ * is recorded. Literal SQL, sent in one round trip with the BEGIN that opens the transaction.
+ */
+export function fenceStatements(location: MigrationsTable, keys: [number, number], name: string): [string, string] {
+  const literal = sqlLiteral(name);
   return [
-    `SELECT pg_advisory_xact_lock($1, $2)::text AS locked,
-            EXISTS (SELECT 1 FROM ${qualifiedName(location)} WHERE "name" = $3) AS recorded,
-            (SELECT state FROM ${ledgerName(location)} WHERE name = $3) AS ledger_state`,
-    [keys[0], keys[1], name],
+    `SELECT pg_advisory_xact_lock(${sqlLiteral(keys[0])}, ${sqlLiteral(keys[1])})::text AS locked`,
+    `SELECT EXISTS (SELECT 1 FROM ${qualifiedName(location)} WHERE "name" = ${literal}) AS recorded,
+            (SELECT state FROM ${ledgerName(location)} WHERE name = ${literal}) AS ledger_state`,
   ];
 }

@@ -1,4 +1,6 @@
+import type { QueryRunner } from 'typeorm';
 import { PreflightError, reasonOf } from '../core/errors';
+import type { Logger } from '../log/logger';
 import { isConnectionLoss } from './session';
 
 interface FailedStep {
@@ -79,4 +81,14 @@ export function lostOutcome(transactional: boolean, progress: { done: number; la
   if (transactional) return 'PostgreSQL rolled back its transaction, nothing recorded';
   if (progress.done === 0) return 'it ran outside a transaction and none of its statements committed';
   return `it ran outside a transaction and ${progress.done} of its statements committed (last: ${progress.last}): the next run refuses it until preflight repair`;
+}
+
+/** A failing ROLLBACK (the connection is gone: the server rolls back on its own) never hides the original error. */
+export async function rollback(runner: QueryRunner, log: Logger, name: string): Promise<void> {
+  try {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    log.info({ event: 'migration.rolled_back', name });
+  } catch (error) {
+    log.warn({ event: 'migration.rollback_failed', name, error: reasonOf(error) });
+  }
 }

@@ -1,9 +1,10 @@
-import type { Client } from 'pg';
+import type { Client, QueryResult } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { PreflightError } from '../core/errors';
 import { backendWait } from './backend';
-import { fenceQuery, recordStarted } from './ledger';
+import { fenceStatements, recordStarted } from './ledger';
 import type { StatementGuard } from './migration-session';
+import { isConnectionLoss } from './session';
 import type { ExecutorOptions, Step } from './run-migrations';
 
 /** The executor's view of one run: the session, the guard around the migrations' statements, a side connection. */
@@ -11,6 +12,8 @@ export interface Session {
   /** why the session died, once it did */
   lost(): string | undefined;
   runner: QueryRunner;
+  /** the executor opens and commits each migration's transaction itself, telling TypeORM (no subscriber listens) */
+  ownTransactions: boolean;
   guard: StatementGuard;
   pid: number;
   keys: [number, number];
@@ -19,15 +22,98 @@ export interface Session {
   observer(): Promise<Client>;
 }
 
-/** Inside the migration's transaction: true when it is still to be done (up: unrecorded; down: recorded). */
-export async function fence(session: Session, step: Step): Promise<boolean> {
+export type FenceRow = { recorded: boolean; ledger_state: string | null };
+
+/**
+ * The fence statements, after a BEGIN when `begin` (one round trip for both): the recorded state of
+ * the step's migration, read once the job key is held at transaction level.
+ */
+async function fenceRow(session: Session, step: Step, begin: boolean): Promise<FenceRow> {
   const { client, location } = session.options;
-  const [row] = (
-    await client.query<{ recorded: boolean; ledger_state: string | null }>(
-      ...fenceQuery(location, session.keys, step.source.name),
-    )
-  ).rows;
+  const [lock, check] = fenceStatements(location, session.keys, step.source.name);
+  const results = (await client.query(
+    `${begin ? 'BEGIN;\n' : ''}${lock};\n${check}`,
+  )) as unknown as QueryResult<FenceRow>[];
+  return results[results.length - 1].rows[0];
+}
+
+/**
+ * Inside the migration's transaction: true when it is still to be done (up: unrecorded; down:
+ * recorded). With `begin`, the fence opens that transaction itself (BEGIN in the same round trip)
+ * and tells TypeORM's runner, as its startTransaction would have.
+ */
+export async function fence(session: Session, step: Step, begin = false): Promise<boolean> {
+  if (begin) markTransaction(session.runner, true);
+  return stillToDo(await fenceRow(session, step, begin), step);
+}
+
+/** What the fence's row says of a step: up is to be done while unrecorded, down while recorded. */
+export function stillToDo(row: FenceRow, step: Step): boolean {
   return step.direction === 'up' ? !row.recorded : row.recorded;
+}
+
+/** A step whose transaction the executor opens itself, so its BEGIN and fence can ride on the previous COMMIT. */
+function opensOwnTransaction(session: Session, step: Step): boolean {
+  return session.ownTransactions && session.options.transactionMode === 'each' && step.migration.transaction !== false;
+}
+
+/** The transaction the executor opened is the only one open (the migration left no nested one behind). */
+export function openedOnce(runner: QueryRunner): boolean {
+  return runner.isTransactionActive && (runner as unknown as { transactionDepth: number }).transactionDepth === 1;
+}
+
+/**
+ * Ends a migration's own transaction: its records and COMMIT in one round trip and, with a `next`
+ * that opens its own transaction and no stop request, its BEGIN and fence in that same round trip (one round trip per migration
+ * fewer). Returns the next migration's fence row, its transaction then open; undefined without
+ * `next`. When that round trip fails, the ledger says whether this migration's COMMIT went through
+ * (the session holds the job lock: nobody else records it meanwhile): if not, the error is this
+ * migration's; if so, only the next fence failed, and the next migration fences on its own.
+ */
+export async function commitRecorded(
+  session: Session,
+  step: Step,
+  record: string,
+  next?: Step,
+): Promise<FenceRow | undefined> {
+  const { client, location, signal } = session.options;
+  if (!next || !opensOwnTransaction(session, next) || signal.aborted) {
+    await client.query(`${record};\nCOMMIT`);
+    markTransaction(session.runner, false);
+    return undefined;
+  }
+  const [lock, check] = fenceStatements(location, session.keys, next.source.name);
+  try {
+    const results = (await client.query(
+      `${record};\nCOMMIT;\nBEGIN;\n${lock};\n${check}`,
+    )) as unknown as QueryResult<FenceRow>[];
+    return results[4].rows[0];
+  } catch (error) {
+    if (session.lost() !== undefined || isConnectionLoss(error)) throw error;
+    let committed: boolean;
+    try {
+      await client.query('ROLLBACK');
+      markTransaction(session.runner, false);
+      const own = fenceStatements(location, session.keys, step.source.name)[1];
+      committed = !stillToDo((await client.query<FenceRow>(own)).rows[0], step);
+    } catch {
+      throw error;
+    }
+    if (!committed) throw error;
+    return undefined;
+  }
+}
+
+/**
+ * Tells TypeORM's runner that preflight opened (or ended) a top-level transaction on its session:
+ * the two fields PostgresQueryRunner.startTransaction / commitTransaction keep, so
+ * `isTransactionActive` holds, a nested startTransaction in a migration takes a SAVEPOINT, and
+ * rollbackTransaction sends ROLLBACK. (A test checks this against the installed TypeORM.)
+ */
+function markTransaction(runner: QueryRunner, open: boolean): void {
+  const state = runner as unknown as { isTransactionActive: boolean; transactionDepth: number };
+  state.isTransactionActive = open;
+  state.transactionDepth = open ? 1 : 0;
 }
 
 /**
@@ -37,13 +123,8 @@ export async function fence(session: Session, step: Step): Promise<boolean> {
 export async function fenceOutside(session: Session, step: Step): Promise<boolean> {
   const { client, location, appliedBy, preflightVersion } = session.options;
   const { source } = step;
-  await client.query('BEGIN');
   try {
-    const [row] = (
-      await client.query<{ recorded: boolean; ledger_state: string | null }>(
-        ...fenceQuery(location, session.keys, source.name),
-      )
-    ).rows;
+    const row = await fenceRow(session, step, true);
     const todo = step.direction === 'up' ? !row.recorded : row.recorded;
     if (todo && step.direction === 'up') {
       if (row.ledger_state === 'started')

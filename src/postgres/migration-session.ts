@@ -2,7 +2,7 @@ import type { Client, QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../log/logger';
 import { PreflightError, reasonOf } from '../core/errors';
-import { retrying } from '../core/retry';
+import { interrupted, retrying } from '../core/retry';
 import { sqlState } from './connection';
 import { projectOptions } from './project-options';
 
@@ -73,9 +73,39 @@ export class StatementGuard {
         throw error;
       }
     };
+    // No lock timeout, no retry policy: most statements run once and are done.
+    if (options.signal.aborted) throw interrupted(options.signal);
     let result: unknown;
     try {
-      result = await retrying(attempt, {
+      result = await attempt();
+    } catch (error) {
+      if (sqlState(error) !== lockTimeoutState) throw error;
+      result = await this.retry(attempt, error, text, () => attempts);
+    }
+    if (!inTransaction && changedSomething(result)) await this.onCommitted(text);
+    return result;
+  }
+
+  /**
+   * After a statement's first lock timeout: the retry policy (`retrying`), handed that failed
+   * attempt as its own first one, so backoff, bounds and messages are those of every retry.
+   */
+  private async retry(
+    attempt: () => Promise<unknown>,
+    first: unknown,
+    text: string,
+    attempts: () => number,
+  ): Promise<unknown> {
+    const { options } = this;
+    let failed: unknown = first;
+    const replayed = async (): Promise<unknown> => {
+      if (failed === undefined) return attempt();
+      const error = failed;
+      failed = undefined;
+      throw error;
+    };
+    try {
+      return await retrying(replayed, {
         initialDelayMs: 500,
         maxDelayMs: 10_000,
         maxRetries: options.ddlRetries,
@@ -97,12 +127,10 @@ export class StatementGuard {
       if (sqlState(error) !== lockTimeoutState || options.signal.aborted) throw error;
       throw new PreflightError(
         'tempfail',
-        `migration ${this.migration} could not take its locks within ${options.ddlLockTimeoutMs}ms in ${attempts} attempts (a long-running transaction holds them): retry later, or raise PREFLIGHT_DDL_LOCK_TIMEOUT / PREFLIGHT_DDL_RETRIES`,
+        `migration ${this.migration} could not take its locks within ${options.ddlLockTimeoutMs}ms in ${attempts()} attempts (a long-running transaction holds them): retry later, or raise PREFLIGHT_DDL_LOCK_TIMEOUT / PREFLIGHT_DDL_RETRIES`,
         { cause: error, details: [`statement: ${statementText(text)}`] },
       );
     }
-    if (!inTransaction && changedSomething(result)) await this.onCommitted(text);
-    return result;
   }
 }
 
