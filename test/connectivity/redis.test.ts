@@ -90,6 +90,9 @@ test('Sentinel: the job reaches the current master, also after a failover', asyn
   assert.equal(((await before.role()) as string[])[0], 'master');
   assert.equal(await serverPort(before), redis.port);
   await before.set('preflight-test:written', 'yes');
+  // Replication is asynchronous and a forced failover drops what the replica has not received yet:
+  // wait until the replica acknowledged the write (WAIT), not for some time.
+  assert.ok(Number(await before.call('WAIT', '1', '10000')) >= 1, 'the replica did not acknowledge the write');
   before.disconnect();
 
   const sentinel = new Redis({ host: '127.0.0.1', port: redis.sentinelPort, password: redis.sentinelPassword });
