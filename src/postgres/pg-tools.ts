@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -55,6 +54,8 @@ export function runPgTool(
   environment: Readonly<Record<string, string | undefined>>,
   signal: AbortSignal,
 ): Promise<PgToolResult> {
+  // node:child_process is loaded only here: a run that takes no backup does not pay for it.
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
       env: libpqEnvironment(target, environment),
