@@ -23,6 +23,12 @@ export interface GuardOptions {
  * outside one, the statement is simply issued again (it committed nothing). A statement that
  * succeeded is never sent again. Outside a transaction, each statement that changed something is
  * reported to `onCommitted` (the ledger records the progress of a `transaction = false` migration).
+ *
+ * The savepoint of the previous statement is released in the same round trip as the next one's,
+ * so they do not nest as deep as a migration has statements (past 64 a backend's subtransaction
+ * cache overflows, which slows every session's snapshots on the server) — except after a statement
+ * that itself names a savepoint (TypeORM's nested transactions: releasing ours there would release
+ * theirs too).
  */
 export class StatementGuard {
   active = false;
@@ -31,6 +37,8 @@ export class StatementGuard {
   onCommitted: (statement: string) => Promise<void> = async () => undefined;
   /** statements retried after a lock timeout, in this migration */
   retried = 0;
+  /** the latest preflight_statement savepoint may be released before the next statement; false at a transaction's start */
+  releasable = false;
 
   constructor(
     private readonly client: Client,
@@ -57,15 +65,19 @@ export class StatementGuard {
     const inTransaction = this.inTransaction();
     const plain = !parameters || parameters.length === 0;
     let attempts = 0;
+    const release = inTransaction && this.releasable ? 'RELEASE SAVEPOINT preflight_statement;\n' : '';
     const attempt = async (): Promise<unknown> => {
       attempts++;
       try {
         if (!inTransaction) return await client.query(text, parameters);
         if (plain) {
-          const results = (await client.query(`SAVEPOINT preflight_statement;\n${text}`)) as unknown as QueryResult[];
-          return results.length === 2 ? results[1] : results.slice(1);
+          const results = (await client.query(
+            `${release}SAVEPOINT preflight_statement;\n${text}`,
+          )) as unknown as QueryResult[];
+          const own = release ? 2 : 1;
+          return results.length === own + 1 ? results[own] : results.slice(own);
         }
-        await client.query('SAVEPOINT preflight_statement');
+        await client.query(`${release}SAVEPOINT preflight_statement`);
         return await client.query(text, parameters);
       } catch (error) {
         if (inTransaction && sqlState(error) === lockTimeoutState)
@@ -82,6 +94,7 @@ export class StatementGuard {
       if (sqlState(error) !== lockTimeoutState) throw error;
       result = await this.retry(attempt, error, text, () => attempts);
     }
+    if (inTransaction) this.releasable = !/\bSAVEPOINT\b/i.test(text);
     if (!inTransaction && changedSomething(result)) await this.onCommitted(text);
     return result;
   }

@@ -244,6 +244,7 @@ async function runOne(
     startedRow = !transactional && direction === 'up';
     guard.migration = source.name;
     guard.retried = 0;
+    guard.releasable = false; // a migration's first statement: no savepoint of this transaction yet (PREFLIGHT_TRANSACTION=all: one left over, harmless)
     guard.onCommitted = async (statement) => {
       progress.done++;
       progress.last = statementText(statement);

@@ -117,3 +117,30 @@ exports.AppDataSource = new DataSource({
     await db.close();
   }
 });
+
+test('a migration of 150 statements runs with one savepoint open at a time (each released with the next statement)', async () => {
+  const db = await freshDatabase();
+  try {
+    const dir = tempDir('preflight-migrations-');
+    fs.writeFileSync(
+      path.join(dir, '1700000000001-Many.js'),
+      `exports.Many1700000000001 = class Many1700000000001 {
+  async up(q) {
+    await q.query('CREATE TABLE many (n int)');
+    for (let n = 0; n < 150; n++) await q.query(n % 2 ? 'INSERT INTO many VALUES ($1)' : 'INSERT INTO many VALUES (' + n + ')', n % 2 ? [n] : undefined);
+    const [{ count }] = await q.query('SELECT count(*)::int AS count FROM many');
+    if (count !== 150) throw new Error('saw ' + count + ' rows');
+  }
+  async down(q) { await q.query('DROP TABLE many'); }
+};\n`,
+    );
+    const env = { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir };
+    const result = await runCli(['run'], env);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.deepEqual(await db.query('SELECT count(*)::int AS count, sum(n)::int AS sum FROM many'), [
+      { count: 150, sum: (149 * 150) / 2 },
+    ]);
+  } finally {
+    await db.close();
+  }
+});
