@@ -27,11 +27,13 @@ const outDir = join(root, 'dist/bundle');
 const outFile = join(outDir, 'cli/preflight.js');
 const require = createRequire(join(root, 'package.json'));
 
-// Exports the library (src/index.ts) and runs the CLI when executed as the main module. An ES module
-// entry is not wrapped by esbuild, so `module` here is the bundle file's own CommonJS module.
+// Runs the CLI when executed as the main module, and is the library (src/index.ts) otherwise; the
+// CLI then loads only what its command needs, not the whole library. An ES module entry (`export {}`)
+// is not wrapped by esbuild, so `module` here is the bundle file's own CommonJS module.
 const entry = `
-export * from './dist/src/index.js';
+export {};
 if (require.main === module) require('./dist/src/cli/main.js');
+else module.exports = require('./dist/src/index.js');
 `;
 
 /**
@@ -147,6 +149,8 @@ const main = await build({
   stdin: { contents: entry, resolveDir: root, sourcefile: 'preflight-bundle-entry.js', loader: 'js' },
   outfile: outFile,
   banner: { js: '#!/usr/bin/env node' },
+  // The entry assigns the real module.exports on purpose (see `entry`).
+  logOverride: { 'commonjs-variable-in-esm': 'silent' },
   plugins: [chunkRequires('..'), nodeOnlyPatches],
 });
 const built = [{ file: outFile, result: main }];

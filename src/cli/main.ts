@@ -6,26 +6,17 @@ import { asPreflightError, exitCodeOf, exitCodes, PreflightError, reasonOf } fro
 import { checkReportWritable, reportPath, writeReport } from '../job/report';
 import { runJob } from '../job/run-job';
 import { withProjectDataSource } from '../job/project-data-source';
-import { status } from '../job/status';
 import { preflightVersion } from '../core/version';
+import type { DownTarget } from '../job/down';
 import { waitForEtcd, waitForPostgres, waitForRedis } from '../job/wait-for-stores';
-import { createMigration, createNextSteps } from '../job/create-migration';
-import { down, type DownTarget } from '../job/down';
-import { writeManifest } from '../postgres/manifest';
 import { resolve } from 'node:path';
 import { commandHelp, commands, generalHelp, type CommandSpec } from './commands';
 import { parseArguments } from './parse-args';
-import { formatStatus } from './status-table';
-import { downConfirmation } from './confirm';
-import { baselineCommand } from './baseline-command';
-import { clearHistoryCommand } from './clear-history-command';
-import { rehearseCommand } from './rehearse-command';
-import { repairCommand } from './repair-command';
-import { dryRunCommand, fixturesCommand } from './fixtures-command';
 
 /** After a stop request, the job gets this long to roll back and release before the process exits anyway. */
 const stopGraceMs = 4500;
 
+// Only `run` (the command of every deploy) is loaded up front; every other command is imported when used.
 async function main(argv: string[], stop: AbortController): Promise<number> {
   // The one read of the process environment; src/config validates it, nothing else looks at it.
   const env = process.env;
@@ -44,7 +35,8 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
     }
     if ((commands[args.command] as CommandSpec).needsConfig === false)
       return await offlineCommand(args.command, args.positionals, args.flags);
-    if (args.command === 'fixtures') return await fixturesCommand(args.positionals[0], env, stop.signal, fail);
+    if (args.command === 'fixtures')
+      return await (await import('./fixtures-command')).fixturesCommand(args.positionals[0], env, stop.signal, fail);
     config = await withProjectDataSource(
       loadConfig({ env, cwd: process.cwd(), stdoutIsTty: process.stdout.isTTY === true }),
     );
@@ -64,7 +56,8 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
   try {
     switch (args.command) {
       case 'run': {
-        if (args.flags['dry-run'] === true) return await dryRunCommand(config, log, stop.signal);
+        if (args.flags['dry-run'] === true)
+          return await (await import('./fixtures-command')).dryRunCommand(config, log, stop.signal);
         const report = await reportPath(config);
         await checkReportWritable(report);
         if (report === null) log.info({ event: 'report.none', message: noReportReason(config) });
@@ -98,9 +91,11 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       }
       case 'status':
       case 'verify': {
+        const { status } = await import('../job/status');
         const result = await status(config, log, stop.signal, { fixtures: args.command === 'status' });
         if (machineOutput) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else if (args.command === 'status') process.stdout.write(`${formatStatus(result)}\n`);
+        else if (args.command === 'status')
+          process.stdout.write(`${(await import('./status-table')).formatStatus(result)}\n`);
         log.info({
           event: `${args.command}.result`,
           state: result.state,
@@ -118,19 +113,23 @@ async function main(argv: string[], stop: AbortController): Promise<number> {
       }
       case 'down': {
         const target = downTarget(args.positionals[0], args.flags.to);
-        const confirm = downConfirmation(args.flags.yes === true, config.postgres.database);
-        const runs = await down(config, log, stop.signal, target, undefined, confirm);
+        const confirm = (await import('./confirm')).downConfirmation(args.flags.yes === true, config.postgres.database);
+        const runs = await (await import('../job/down')).down(config, log, stop.signal, target, undefined, confirm);
         log.info({ event: 'down.finished', reverted: runs.map((run) => run.name) });
         return exitCodes.ok;
       }
       case 'repair':
-        return await repairCommand(config, log, stop.signal, args.positionals, args.flags);
+        return await (
+          await import('./repair-command')
+        ).repairCommand(config, log, stop.signal, args.positionals, args.flags);
       case 'clear-history':
-        return await clearHistoryCommand(config, log, stop.signal, args.flags);
+        return await (
+          await import('./clear-history-command')
+        ).clearHistoryCommand(config, log, stop.signal, args.flags);
       case 'rehearse':
-        return await rehearseCommand(config, log, stop.signal, args.flags);
+        return await (await import('./rehearse-command')).rehearseCommand(config, log, stop.signal, args.flags);
       case 'baseline':
-        return await baselineCommand(config, log, stop.signal, args.flags);
+        return await (await import('./baseline-command')).baselineCommand(config, log, stop.signal, args.flags);
       default:
         throw new PreflightError('internal', `command ${args.command} has no handler`);
     }
@@ -159,11 +158,12 @@ async function offlineCommand(
 ): Promise<number> {
   if (command === 'create') {
     const dir = typeof flags.dir === 'string' ? flags.dir : 'migrations';
+    const { createMigration, createNextSteps } = await import('../job/create-migration');
     const file = await createMigration(positionals[0], resolve(process.cwd(), dir));
     process.stdout.write(`${file}\n${createNextSteps(file)}\n`);
     return exitCodes.ok;
   }
-  const written = await writeManifest(resolve(process.cwd(), positionals[0]));
+  const written = await (await import('../postgres/manifest')).writeManifest(resolve(process.cwd(), positionals[0]));
   process.stdout.write(
     `wrote ${written.length} migrations to ${resolve(process.cwd(), positionals[0], 'preflight-manifest.json')}\n`,
   );
