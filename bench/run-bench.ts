@@ -34,7 +34,7 @@ const fullPlan = {
   fixtureFirstRuns: 3,
   fixtureReruns: 5,
   peerMigrations: 200,
-  peerFreshRuns: 3,
+  peerFreshRuns: 5,
   peerNoopRuns: 7,
 };
 
