@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { EtcdSettings } from '../config/store-settings';
 import { PreflightError, reasonOf } from '../core/errors';
+import { isTlsVerificationError } from '../core/tls-errors';
 
 /** The part of etcd3's `client.kv` the read paths use, so that the gateway and etcd3 are interchangeable there. */
 export interface RangeRequest {
@@ -106,6 +107,7 @@ export class EtcdGateway {
   private async post(path: string, body: object, headers: Record<string, string> = {}): Promise<unknown> {
     const { endpoints } = this.settings;
     let lastError: unknown;
+    let unverified: { endpoint: string; error: unknown } | undefined;
     for (let tried = 0; tried < endpoints.length; tried++) {
       const index = (this.current + tried) % endpoints.length;
       try {
@@ -114,8 +116,18 @@ export class EtcdGateway {
         return answer;
       } catch (error) {
         if (error instanceof EtcdGatewayError || error instanceof GatewayUnavailable) throw error;
+        if (isTlsVerificationError(error)) unverified ??= { endpoint: endpoints[index], error };
         lastError = error;
       }
+    }
+    // No endpoint answered and one presented a certificate that does not verify: waiting cannot fix that.
+    if (unverified) {
+      const { endpoint, error } = unverified;
+      throw new PreflightError(
+        'config',
+        `the TLS certificate of ${endpoint} did not verify (${(error as { code?: string }).code}: ${reasonOf(error)}): set ETCD_CA_FILE to the CA that signed it, and use a name or address the certificate lists`,
+        { cause: error },
+      );
     }
     throw lastError;
   }

@@ -8,12 +8,8 @@ import { EtcdAccess } from '../etcd/access';
 import { connectRedis } from '../redis/client';
 import { PreflightError, reasonOf } from '../core/errors';
 import { retrying, type RetryOptions } from '../core/retry';
-import {
-  createDatabaseFailure,
-  describePostgres,
-  isTlsVerificationError,
-  permanentPostgresFailure,
-} from './postgres-failure';
+import { isTlsVerificationError } from '../core/tls-errors';
+import { createDatabaseFailure, describePostgres, permanentPostgresFailure } from './postgres-failure';
 
 /** Waiting for a store: 100 ms doubling to 2 s, until PREFLIGHT_WAIT_TIMEOUT. */
 function waitPolicy(

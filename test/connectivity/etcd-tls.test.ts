@@ -116,3 +116,21 @@ test('an http:// endpoint with ETCD_CA_FILE: 78 naming the variable', async () =
     /ETCD_CA_FILE: is set but ETCD_ENDPOINTS has http:\/\/127\.0\.0\.1:2379: TLS needs https:\/\/ endpoints/,
   );
 });
+
+test('a server certificate that does not verify against ETCD_CA_FILE: 78 at once, naming the variable', async () => {
+  const result = await runCli(
+    ['run'],
+    await env({
+      ETCD_ENDPOINTS: endpoint,
+      ETCD_CA_FILE: certs.otherCa,
+      ETCD_CERT_FILE: certs.clientCert,
+      ETCD_KEY_FILE: certs.clientKey,
+    }),
+  );
+  assert.equal(result.code, 78, result.stdout);
+  assert.match(
+    String(failureLines(result.lines)[0]?.message),
+    /^etcd at https:\/\/127\.0\.0\.1:\d+: the TLS certificate of https:\/\/127\.0\.0\.1:\d+ did not verify \([A-Z_]+: .*\): set ETCD_CA_FILE to the CA that signed it/,
+  );
+  assert.ok(!result.lines.some((line) => line.event === 'wait.retry' && line.store === 'etcd'), 'it was retried');
+});
