@@ -115,6 +115,7 @@ export async function revertMigrations(applied: MigrationSource[], options: Exec
 }
 
 async function execute(steps: Step[], options: ExecutorOptions): Promise<MigrationRun[]> {
+  if (steps.length === 0) return []; // nothing to run: no session settings, no TypeORM loaded
   const { client, signal } = options;
   const guard = new StatementGuard(client, options);
   const dataSource = await typeormOn(guard.connection(), options.dataSourceOptions);

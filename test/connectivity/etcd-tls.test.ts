@@ -4,11 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Etcd3 } from 'etcd3';
-import { etcdBinary } from '../support/binaries';
 import { runCli, tempDir } from '../support/context';
 import { failureLines } from '../cli/helpers';
-import { freePorts, ServerProcess, startReaper } from '../support/server-process';
+import { startEtcdServer } from '../support/etcd-server';
+import { ServerProcess, startReaper } from '../support/server-process';
 import { makeCertificates, type TestCertificates } from '../support/tls';
 import { startTlsPostgres, type TlsPostgres } from '../support/tls-postgres';
 
@@ -24,46 +23,23 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-tls-etcd-'));
   reaper = startReaper(dir);
   certs = makeCertificates(path.join(dir, 'certs'), 'etcd-client');
-  const [port, peerPort] = await freePorts(2);
-  endpoint = `https://127.0.0.1:${port}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  etcd = new ServerProcess({
-    name: 'etcd-tls',
-    command: etcdBinary(),
+  const started = startEtcdServer({
+    name: 'tls',
+    dir,
+    scheme: 'https',
     args: [
-      '--name=tls',
-      `--data-dir=${path.join(dir, 'data')}`,
-      `--listen-client-urls=${endpoint}`,
-      `--advertise-client-urls=${endpoint}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=tls=${peer}`,
-      `--initial-cluster-token=${randomBytes(4).toString('hex')}`,
       `--cert-file=${certs.serverCert}`,
       `--key-file=${certs.serverKey}`,
       `--trusted-ca-file=${certs.ca}`,
       '--client-cert-auth',
     ],
-    stopSignal: 'SIGTERM',
-    cwd: dir,
-    logPath: path.join(dir, 'etcd.log'),
-    probe: async () => {
-      const client = new Etcd3({
-        hosts: endpoint,
-        credentials: {
-          rootCertificate: fs.readFileSync(certs.ca),
-          certChain: fs.readFileSync(certs.clientCert),
-          privateKey: fs.readFileSync(certs.clientKey),
-        },
-      });
-      try {
-        await client.get('probe').string();
-      } finally {
-        client.close();
-      }
+    credentials: {
+      rootCertificate: fs.readFileSync(certs.ca),
+      certChain: fs.readFileSync(certs.clientCert),
+      privateKey: fs.readFileSync(certs.clientKey),
     },
   });
-  [pg] = await Promise.all([startTlsPostgres(), etcd.start()]);
+  [pg, { server: etcd, endpoint }] = await Promise.all([startTlsPostgres(), started]);
 });
 after(async () => {
   await etcd?.stop();

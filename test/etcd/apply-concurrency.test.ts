@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { applyFixtures, planFixtures, writeFile } from '../../src/etcd/apply-fixtures';
 import { keyspace } from '../../src/etcd/key-path';
-import { etcdNamespace } from '../support/context';
-import { fixtures, largeFixture, memoryLogger, readNamespace } from './etcd-helpers';
+import { fixtures, largeFixture, memoryLogger, readNamespace, suiteNamespace } from './etcd-helpers';
 import { yaml } from './temp-fixtures';
 
 /** Each key's version (how many times it was written since created) under the namespace. */
@@ -19,14 +18,8 @@ async function versions(client: Etcd3, namespace: string): Promise<Record<string
 
 describe('layered and concurrent applies', () => {
   let client: Etcd3;
-  let namespace: string;
-  let close: () => Promise<void>;
-  let run = 0;
-  before(async () => {
-    ({ client, namespace, close } = await etcdNamespace());
-  });
-  after(() => close());
-  const fresh = () => `${namespace}/c${(run += 1)}`;
+  /** A namespace of its own for each test, under the one the harness cleans up. */
+  const fresh = suiteNamespace('c', (connected) => (client = connected));
 
   const base = (addr: string) =>
     yaml('prefix: config', 'mode: replace', 'data:', '  redis:', `    addr: ${addr}`, '    password: a');

@@ -1,23 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { applyFixtures, planFixtures, type FixtureChange } from '../../src/etcd/apply-fixtures';
 import { PreflightError } from '../../src/core/errors';
-import { etcdNamespace } from '../support/context';
-import { countKvCalls, fixtures, memoryLogger, modRevisions, readNamespace, writtenSince } from './etcd-helpers';
+import {
+  countKvCalls,
+  fixtures,
+  memoryLogger,
+  modRevisions,
+  readNamespace,
+  writtenSince,
+  suiteNamespace,
+} from './etcd-helpers';
 import { yaml } from './temp-fixtures';
 
 describe('applying etcd fixtures', () => {
   let client: Etcd3;
-  let namespace: string;
-  let close: () => Promise<void>;
-  let run = 0;
-  before(async () => {
-    ({ client, namespace, close } = await etcdNamespace());
-  });
-  after(() => close());
   /** A namespace of its own for each test, under the one the harness cleans up. */
-  const fresh = () => `${namespace}/t${(run += 1)}`;
+  const fresh = suiteNamespace('t', (connected) => (client = connected));
 
   const config = yaml(
     'prefix: config',

@@ -1,4 +1,6 @@
+import { after, before } from 'node:test';
 import type { Etcd3 } from 'etcd3';
+import { etcdNamespace, type TestEtcdNamespace } from '../support/context';
 import { loadFixtureFiles, type FixtureFile } from '../../src/etcd/fixture-file';
 import type { LogEvent, Logger } from '../../src/log/logger';
 import { fixtureDir } from './temp-fixtures';
@@ -85,4 +87,20 @@ export function countKvCalls(client: Etcd3): { ranges: number; txns: number; res
     return txn.apply(client.kv, args);
   };
   return counts;
+}
+
+/**
+ * For a describe block: one namespace of the test etcd for the suite, removed after it, whose client
+ * is handed to `onClient` before the tests run; returns `fresh()`, a new sub-namespace per test
+ * (`<namespace>/<label><n>`), so tests sharing the suite never see each other's keys.
+ */
+export function suiteNamespace(label: string, onClient: (client: Etcd3) => void): () => string {
+  let suite: TestEtcdNamespace | undefined;
+  let run = 0;
+  before(async () => {
+    suite = await etcdNamespace();
+    onClient(suite.client);
+  });
+  after(() => suite?.close());
+  return () => `${suite!.namespace}/${label}${(run += 1)}`;
 }

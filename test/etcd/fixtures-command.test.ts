@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
-import { etcdNamespace, freshDatabase, preflightEnv, runCli, tempDir } from '../support/context';
+import { freshDatabase, preflightEnv, runCli, tempDir } from '../support/context';
+import { suiteNamespace } from './etcd-helpers';
 import { yaml } from './temp-fixtures';
 
 const secretFromEnv = 'env-secret-Qw7$$zz';
@@ -32,14 +33,8 @@ const files = {
 
 describe('preflight fixtures diff|apply (etcd only, no PostgreSQL)', () => {
   let client: Etcd3;
-  let namespace: string;
-  let close: () => Promise<void>;
-  let run = 0;
-  before(async () => {
-    ({ client, namespace, close } = await etcdNamespace());
-  });
-  after(() => close());
-  const fresh = () => `${namespace}/f${(run += 1)}`;
+  /** A namespace of its own for each test, under the one the harness cleans up. */
+  const fresh = suiteNamespace('f', (connected) => (client = connected));
 
   it('diff shows key changes with secrets masked and exits 3; apply writes; then diff exits 0', async () => {
     const ns = fresh();

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { EtcdAccess } from '../../src/etcd/access';
 import { PreflightError } from '../../src/core/errors';
-import { etcdBinary } from '../support/binaries';
 import { preflightEnv, freshDatabase, runCli, testStack } from '../support/context';
-import { freePorts, ServerProcess, startReaper } from '../support/server-process';
+import { startEtcdServer } from '../support/etcd-server';
+import { ServerProcess, startReaper } from '../support/server-process';
 
 /**
  * Issue 15: reads go through etcd's JSON gateway with Node's own http, so a run that writes nothing
@@ -97,35 +97,12 @@ describe('an etcd without the gateway (--enable-grpc-gateway=false)', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-etcd-nogw-'));
     reaper = startReaper(dir);
-    const [port, peerPort] = await freePorts(2);
-    endpoint = `http://127.0.0.1:${port}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    server = new ServerProcess({
-      name: 'etcd-no-gateway',
-      command: etcdBinary(),
-      args: [
-        '--name=nogw',
-        `--data-dir=${path.join(dir, 'data')}`,
-        `--listen-client-urls=${endpoint}`,
-        `--advertise-client-urls=${endpoint}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=nogw=${peer}`,
-        '--enable-grpc-gateway=false',
-      ],
-      stopSignal: 'SIGTERM',
-      cwd: dir,
-      logPath: path.join(dir, 'etcd.log'),
-      probe: async () => {
-        const client = new Etcd3({ hosts: endpoint });
-        try {
-          await client.get('probe').string();
-        } finally {
-          client.close();
-        }
-      },
-    });
-    await server.start();
+    ({ server, endpoint } = await startEtcdServer({
+      name: 'nogw',
+      dir,
+      scheme: 'http',
+      args: ['--enable-grpc-gateway=false'],
+    }));
   });
   after(async () => {
     await server?.stop();

@@ -78,59 +78,43 @@ test('repro 1: the lock session terminated while a migration runs, a second inst
   }
 });
 
-test('repro 2: a lock timeout in a transaction = false migration retries only that statement: the INSERT before it runs once', async () => {
-  const db = await freshDatabase();
-  const blocker = await connected(db.url);
-  try {
-    await db.query('CREATE TABLE audit (note text); CREATE TABLE hot (id int)');
-    const dir = migrationsDir({
-      Hot1700000000001: {
-        transaction: false,
-        up: `await queryRunner.query("INSERT INTO audit(note) VALUES ('step one')"); await queryRunner.query('ALTER TABLE hot ADD COLUMN x int');`,
-      },
-    });
-    await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE hot IN ACCESS SHARE MODE');
-    const env = { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir, PREFLIGHT_DDL_LOCK_TIMEOUT: '1s' };
-    const { child, result } = spawnCli(['run'], env);
-    await stdoutContains(child, 'migration.lock_timeout');
-    await blocker.query('COMMIT');
-    const outcome = await result;
-    assert.equal(outcome.code, 0, outcome.stdout + outcome.stderr);
-    assert.match(String(eventOf(outcome, 'migration.lock_timeout')?.statement), /^ALTER TABLE hot/);
-    assert.deepEqual(await db.query('SELECT note FROM audit'), [{ note: 'step one' }]);
-    assert.deepEqual(await recordedMigrations(db), ['Hot1700000000001']);
-    assert.deepEqual(await db.query(`SELECT state FROM preflight_migrations`), [{ state: 'applied' }]);
-  } finally {
-    await blocker.end();
-    await db.close();
-  }
-});
-
-test('a lock timeout inside a transaction retries only the statement (ROLLBACK TO SAVEPOINT): the INSERT before it is kept once', async () => {
-  const db = await freshDatabase();
-  const blocker = await connected(db.url);
-  try {
-    await db.query('CREATE TABLE audit (note text); CREATE TABLE hot (id int)');
-    const dir = migrationsDir({
-      Hot1700000000001: {
-        up: `await queryRunner.query("INSERT INTO audit(note) VALUES ($1)", ['step one']); await queryRunner.query('ALTER TABLE hot ADD COLUMN x int');`,
-      },
-    });
-    await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE hot IN ACCESS SHARE MODE');
-    const env = { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir, PREFLIGHT_DDL_LOCK_TIMEOUT: '300ms' };
-    const { child, result } = spawnCli(['run'], env);
-    await stdoutContains(child, 'migration.lock_timeout');
-    await blocker.query('COMMIT');
-    const outcome = await result;
-    assert.equal(outcome.code, 0, outcome.stdout + outcome.stderr);
-    assert.deepEqual(await db.query('SELECT note FROM audit'), [{ note: 'step one' }]);
-  } finally {
-    await blocker.end();
-    await db.close();
-  }
-});
+/**
+ * Repro 2 and its transactional twin: a lock timeout retries only the statement that hit it (outside a
+ * transaction: issued again; inside one: ROLLBACK TO SAVEPOINT), so the INSERT before it runs once.
+ */
+for (const transactional of [false, true]) {
+  const title = transactional
+    ? 'a lock timeout inside a transaction retries only the statement (ROLLBACK TO SAVEPOINT): the INSERT before it is kept once'
+    : 'repro 2: a lock timeout in a transaction = false migration retries only that statement: the INSERT before it runs once';
+  test(title, async () => {
+    const db = await freshDatabase();
+    const blocker = await connected(db.url);
+    try {
+      await db.query('CREATE TABLE audit (note text); CREATE TABLE hot (id int)');
+      const dir = migrationsDir({
+        Hot1700000000001: {
+          transaction: transactional ? undefined : false,
+          up: `await queryRunner.query("INSERT INTO audit(note) VALUES ($1)", ['step one']); await queryRunner.query('ALTER TABLE hot ADD COLUMN x int');`,
+        },
+      });
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE hot IN ACCESS SHARE MODE');
+      const env = { ...(await preflightEnv({ db })), PREFLIGHT_MIGRATIONS: dir, PREFLIGHT_DDL_LOCK_TIMEOUT: '300ms' };
+      const { child, result } = spawnCli(['run'], env);
+      await stdoutContains(child, 'migration.lock_timeout');
+      await blocker.query('COMMIT');
+      const outcome = await result;
+      assert.equal(outcome.code, 0, outcome.stdout + outcome.stderr);
+      assert.match(String(eventOf(outcome, 'migration.lock_timeout')?.statement), /^ALTER TABLE hot/);
+      assert.deepEqual(await db.query('SELECT note FROM audit'), [{ note: 'step one' }]);
+      assert.deepEqual(await recordedMigrations(db), ['Hot1700000000001']);
+      assert.deepEqual(await db.query(`SELECT state FROM preflight_migrations`), [{ state: 'applied' }]);
+    } finally {
+      await blocker.end();
+      await db.close();
+    }
+  });
+}
 
 test('a transaction = false migration failing half-way is recorded partial (70 naming it and the last statement), later runs refuse (65) until preflight repair', async () => {
   const db = await freshDatabase();

@@ -38,8 +38,7 @@ export const migrateStep: Step<MigrationPlan, void> = {
     await ensureLedger(session, location);
     const adopted = await adoptUnrecorded(session, location, plan.unrecorded, log);
     const pending = plan.pending.filter((source) => !baselined.includes(source.name));
-    // Nothing left after the baseline: no executor, so TypeORM is never loaded.
-    const runs = pending.length > 0 ? await runMigrations(pending, executorOptions(job)) : [];
+    const runs = await runMigrations(pending, executorOptions(job));
     if (signal.aborted) throw interrupted(signal, 'between migrations');
     await remember(job, plan.sources);
     return {
