@@ -2,6 +2,7 @@ import { Client, type ClientConfig } from 'pg';
 import type { PostgresSettings } from '../config';
 import type { TargetSessionAttrs } from '../config/postgres-settings';
 import { candidates, sessionMatches, type Candidate } from './libpq';
+import { negotiateTls } from './tls-negotiation';
 
 /** node-postgres options for one candidate (host, port and TLS settings chosen the libpq way). */
 function clientConfig(
@@ -51,12 +52,6 @@ class NoSuitableServerError extends Error {
 }
 
 /**
- * Servers that answered "no TLS" to this process: sslmode=prefer goes straight to plain there
- * (the same outcome libpq reaches, without a refused attempt and a second backend each time).
- */
-const refusedTls = new Set<string>();
-
-/**
  * A connected client, found as libpq finds one: each host of the list in order, each with the TLS
  * attempts its sslmode allows (prefer: TLS then plain; allow: plain then TLS), keeping the first
  * whose session matches target_session_attrs. The caller ends it.
@@ -82,13 +77,17 @@ async function connectResolved(
   const passes: TargetSessionAttrs[] = attrs === 'prefer-standby' ? ['standby', 'any'] : [attrs];
   for (const wanted of passes) {
     const unreachable = new Set<string>();
+    // prefer: a server that refused TLS was tried plain on the same socket (libpq's way), not again
+    const triedPlain = new Set<string>();
     for (const candidate of candidates(settings)) {
       if (unreachable.has(candidate.label)) continue;
-      if (candidate.ssl !== false && settings.sslMode === 'prefer' && refusedTls.has(candidate.label)) continue;
-      const config = clientConfig(settings, candidate, applicationName, database, timeout);
+      if (candidate.ssl === false && triedPlain.has(candidate.label)) continue;
+      let config = clientConfig(settings, candidate, applicationName, database, timeout);
       let client: Client;
       try {
-        client = await connectOne(config);
+        ({ client, config } = await connectOne(config, candidate, settings.sslMode === 'prefer', () =>
+          triedPlain.add(candidate.label),
+        ));
       } catch (error) {
         // One reason per host: the last attempt's (libpq's prefer/allow fallback is expected, not news).
         const earlier = attempts.findIndex(({ where }) => where === candidate.label);
@@ -96,7 +95,6 @@ async function connectResolved(
         attempts.push({ where: candidate.label, error });
         // A host that did not answer at all gets no second TLS attempt (libpq neither).
         if (sqlState(error) === undefined && !isTlsOutcome(error)) unreachable.add(candidate.label);
-        if (/does not support SSL/i.test(reasonOfError(error))) refusedTls.add(candidate.label);
         continue;
       }
       const mismatch = await sessionMatches(client, wanted).catch((error: unknown) => reasonOfError(error));
@@ -109,10 +107,42 @@ async function connectResolved(
   throw new NoSuitableServerError(attempts);
 }
 
-async function connectOne(config: ClientConfig): Promise<Client> {
-  const client = new Client(config);
+/**
+ * One attempt. TLS is negotiated here, on the connection node-postgres then uses (it would open a
+ * second one for prefer's plain fallback); the config returned is what reached the server.
+ */
+async function connectOne(
+  config: ClientConfig,
+  candidate: Candidate,
+  plainIfRefused: boolean,
+  onPlain: () => void,
+): Promise<{ client: Client; config: ClientConfig }> {
+  let options = config;
+  if (candidate.ssl !== false) {
+    const started = performance.now();
+    const timeoutMs = config.connectionTimeoutMillis ?? 0;
+    const { socket, encrypted } = await negotiateTls({
+      host: candidate.host,
+      port: candidate.port,
+      tls: candidate.ssl,
+      plainIfRefused,
+      timeoutMs,
+      keepAliveInitialDelayMs: config.keepAliveInitialDelayMillis ?? 0,
+    });
+    if (!encrypted) {
+      onPlain();
+      config = { ...config, ssl: false };
+    }
+    const remainingMs = timeoutMs === 0 ? 0 : Math.max(1, Math.round(timeoutMs - (performance.now() - started)));
+    options = { ...config, ssl: false, stream: () => socket, connectionTimeoutMillis: remainingMs };
+  }
+  const client = new Client(options);
   // An idle connection that drops (server restart) must not crash the process with an unhandled 'error'.
   client.on('error', () => undefined);
+  // The server reports its version while the session starts; `serverVersionNumber` needs no query then.
+  client.connection.on('parameterStatus', (message: { parameterName: string; parameterValue: string }) => {
+    if (message.parameterName === 'server_version') reportedVersions.set(client, message.parameterValue);
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -120,8 +150,11 @@ async function connectOne(config: ClientConfig): Promise<Client> {
     await client.end().catch(() => undefined);
     throw error;
   }
-  return client;
+  return { client, config };
 }
+
+/** server_version as each session's server reported it at start-up (ParameterStatus). */
+const reportedVersions = new WeakMap<Client, string>();
 
 /**
  * node-postgres options that reach the server libpq would choose now (for TypeORM's pool and other
@@ -152,10 +185,21 @@ function reasonOfError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The server's version as a number, e.g. 150004 for 15.4. */
+/** The server's version as a number, e.g. 150004 for 15.4: as reported at start-up, else asked. */
 export async function serverVersionNumber(client: Client): Promise<number> {
+  const reported = versionNumber(reportedVersions.get(client));
+  if (reported !== undefined) return reported;
   const result = await client.query<{ server_version_num: string }>('SHOW server_version_num');
   return Number(result.rows[0].server_version_num);
+}
+
+/** libpq's PQserverVersion from server_version: `16.4 (Debian …)` → 160004, `17devel` → 170000, `9.6.3` → 90603. */
+function versionNumber(version: string | undefined): number | undefined {
+  const match = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version ?? '');
+  if (!match) return undefined;
+  const [major, minor, patch] = match.slice(1).map((part) => Number(part ?? 0));
+  if (match[3] !== undefined || major < 10) return (major * 100 + minor) * 100 + patch;
+  return major * 10000 + minor;
 }
 
 /** Creates the database; another instance creating it at the same moment is not an error. */
