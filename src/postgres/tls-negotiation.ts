@@ -30,7 +30,8 @@ export function negotiateTls(options: TlsNegotiation): Promise<{ socket: net.Soc
     raw.setKeepAlive(true, options.keepAliveInitialDelayMs);
     let secure: tls.TLSSocket | undefined;
     let settled = false;
-    const timer = options.timeoutMs > 0 ? setTimeout(() => fail(new Error('timeout expired')), options.timeoutMs) : undefined;
+    const timer =
+      options.timeoutMs > 0 ? setTimeout(() => fail(new Error('timeout expired')), options.timeoutMs) : undefined;
     const onClose = () => fail(new Error('Connection terminated unexpectedly'));
     function settle(): boolean {
       if (settled) return false;
