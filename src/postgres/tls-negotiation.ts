@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 
 /** SSLRequest: length 8, code 80877103 (PostgreSQL's protocol, "SSL Session Encryption"). */
 const sslRequest = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -66,7 +66,8 @@ export function negotiateTls(options: TlsNegotiation): Promise<{ socket: net.Soc
       const tlsOptions: tls.ConnectionOptions = { socket: raw, host: options.host, ...options.tls };
       if (net.isIP(options.host) === 0) tlsOptions.servername = options.host;
       try {
-        secure = tls.connect(tlsOptions);
+        // loaded only here: node:tls costs ~10 ms of every start-up that never uses it
+        secure = (require('node:tls') as typeof import('node:tls')).connect(tlsOptions);
       } catch (error) {
         return fail(error as Error);
       }
