@@ -2,7 +2,7 @@
 // runtime dependency into CommonJS files under dist/bundle, which the package's `bin`, `main` and
 // the image run. The installed package needs no runtime dependencies.
 //
-// Chunks: dist/bundle/cli/preflight.js holds preflight's own code and what every run needs (zod,
+// Chunks: dist/bundle/cli/preflight-main.js holds preflight's own code and what every run needs (zod,
 // dotenv, pg-connection-string); each heavy package is a chunk of its own in dist/bundle/vendor/
 // (typeorm, etcd3 with gRPC, ioredis, yaml, ...), required only where preflight's code requires
 // it, which is lazily (`await import()`): a no-op without etcd and Redis parses ~0.5 MiB instead of
@@ -24,16 +24,18 @@ import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const outDir = join(root, 'dist/bundle');
-const outFile = join(outDir, 'cli/preflight.js');
+const outFile = join(outDir, 'cli/preflight-main.js');
 const require = createRequire(join(root, 'package.json'));
 
-// Runs the CLI when executed as the main module, and is the library (src/index.ts) otherwise; the
-// CLI then loads only what its command needs, not the whole library. An ES module entry (`export {}`)
-// is not wrapped by esbuild, so `module` here is the bundle file's own CommonJS module.
+// The bundle proper is dist/bundle/cli/preflight-main.js; dist/bundle/cli/preflight.js, the file that
+// runs, is scripts/bundle-launcher.ts (compiled by tsc), which turns a V8 code cache on before it loads
+// the bundle: `run()` the CLI, which then loads only what its command needs, or `library()`
+// (src/index.ts). An ES module entry (`export {}`) is not wrapped by esbuild, so `module` here is the
+// bundle file's own CommonJS module.
+const launcherFile = join(outDir, 'cli/preflight.js');
 const entry = `
 export {};
-if (require.main === module) require('./dist/src/cli/main.js');
-else module.exports = require('./dist/src/index.js');
+module.exports = { run: () => require('./dist/src/cli/main.js'), library: () => require('./dist/src/index.js') };
 `;
 
 /**
@@ -148,7 +150,6 @@ const main = await build({
   ...common,
   stdin: { contents: entry, resolveDir: root, sourcefile: 'preflight-bundle-entry.js', loader: 'js' },
   outfile: outFile,
-  banner: { js: '#!/usr/bin/env node' },
   // The entry assigns the real module.exports on purpose (see `entry`).
   logOverride: { 'commonjs-variable-in-esm': 'silent' },
   plugins: [chunkRequires('..'), nodeOnlyPatches],
@@ -169,6 +170,10 @@ for (const name of chunks) {
   });
   built.push({ file, result });
 }
+writeFileSync(
+  launcherFile,
+  `#!/usr/bin/env node\n${readFileSync(join(root, 'dist/scripts/bundle-launcher.js'), 'utf8')}`,
+);
 const protoDir = join(dirname(require.resolve('etcd3/package.json')), 'proto');
 mkdirSync(join(outDir, 'proto'), { recursive: true });
 // The options etcd3's connection-pool.js passes to loadSync; keepCase matters to the parse itself.
