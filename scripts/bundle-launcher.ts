@@ -43,14 +43,22 @@ const mainModule = require.main;
 const debug = util.debuglog('preflight_compile_cache');
 const sha1 = (data: string | Buffer) => crypto.createHash('sha1').update(data).digest();
 
+function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 /** This user's folder in the temp dir, made private; undefined when it is not safely ours. */
 function privateTempFolder(): string | undefined {
   const uid = process.getuid?.();
   const folder = path.join(os.tmpdir(), `preflight-compile-cache-${uid ?? os.userInfo().username}`);
   try {
-    fs.mkdirSync(folder, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    makeFolder(folder);
+  } catch {
+    return undefined;
   }
   const stat = fs.lstatSync(folder);
   // another user's folder (or a link to one) could feed this process code: not used
@@ -102,7 +110,8 @@ function cacheBundleByHand(): void {
     for (const { script, file, name } of toWrite) {
       const temporary = `${file}.${process.pid}.tmp`;
       try {
-        fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+        // one level at a time: mkdirSync's `recursive` can spin forever on some file systems (/proc)
+        for (const dir of [path.dirname(folder), folder]) makeFolder(dir);
         const data = script.createCachedData();
         fs.writeFileSync(temporary, Buffer.concat([sha1(data), data]), { mode: 0o600 });
         fs.renameSync(temporary, file);
