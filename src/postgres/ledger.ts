@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { PreflightError } from '../core/errors';
 import { quoteIdentifier } from './connection';
-import { qualifiedName, type MigrationsTable } from './migrations-table';
+import { qualifiedName, rowsUnlessMissing, type MigrationsTable } from './migrations-table';
 import { sqlLiteral } from './sql-literal';
 
 /**
@@ -87,11 +87,7 @@ export async function ensureLedger(client: Client, location: MigrationsTable): P
 
 /** The ledger by migration name; empty when the table does not exist yet. Reads ledgers of older versions too. */
 export async function readLedger(client: Client, location: MigrationsTable): Promise<Map<string, LedgerRow>> {
-  const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
-    ledgerName(location),
-  ]);
-  if (exists.rows[0].found === null) return new Map();
-  const result = await client.query<{
+  const rows = await rowsUnlessMissing<{
     name: string;
     checksum: string;
     applied_at: Date;
@@ -102,9 +98,9 @@ export async function readLedger(client: Client, location: MigrationsTable): Pro
     state?: LedgerState;
     statements_done?: number;
     last_statement?: string | null;
-  }>(`SELECT * FROM ${ledgerName(location)}`);
+  }>(client, `SELECT * FROM ${ledgerName(location)}`);
   return new Map(
-    result.rows.map((row) => [
+    rows.map((row) => [
       row.name,
       {
         name: row.name,
