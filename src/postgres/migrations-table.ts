@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Client } from 'pg';
+import type { Client, QueryConfig } from 'pg';
 import { quoteIdentifier, sqlState } from './connection';
 
 /** A row of TypeORM's migrations table. */
@@ -30,9 +30,9 @@ export async function readApplied(client: Client, location: MigrationsTable): Pr
  * The rows of `sql`, or none when its table (or schema) does not exist yet: one round trip where
  * asking first would take two. Outside a transaction only, which the error would abort.
  */
-export async function rowsUnlessMissing<T extends object>(client: Client, sql: string): Promise<T[]> {
+export async function rowsUnlessMissing<T extends object>(client: Client, query: string | QueryConfig): Promise<T[]> {
   try {
-    return (await client.query<T>(sql)).rows;
+    return (await client.query<T>(query)).rows;
   } catch (error) {
     if (sqlState(error) === undefinedTable) return [];
     throw error;
