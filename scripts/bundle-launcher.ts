@@ -73,9 +73,14 @@ function cacheFolder(): string | undefined {
 
 /** Node 20: compiles the bundle's files with their cached data, and writes the cache on exit. */
 function cacheBundleByHand(): void {
-  const loader = (vm.constants as Partial<typeof vm.constants> | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  const folder = loader === undefined ? undefined : cacheFolder();
+  const folder = cacheFolder();
   if (folder === undefined) return debug('no cache folder');
+  // Code V8 restores from a code cache cannot import() (Node 20 loses its loader): the bundle's two
+  // import() sites (src/postgres/migration-source.ts, TypeORM's ImportUtils, patched by bundle.mjs)
+  // use this one, compiled here the ordinary way.
+  Object.defineProperty(globalThis, Symbol.for('preflight.import'), {
+    value: new Function('specifier', 'return import(specifier)'),
+  });
   const toWrite: Array<{ script: vm.Script; file: string; name: string }> = [];
   const compile = Module.prototype._compile;
   Module.prototype._compile = function (this: CommonJsModule, content, filename, ...rest) {
@@ -93,7 +98,6 @@ function cacheBundleByHand(): void {
     const script = new vm.Script(Module.wrap(content.replace(/^#!.*/, '')), {
       filename,
       cachedData,
-      importModuleDynamically: loader as never,
     });
     debug('%s: %s', name, cachedData === undefined ? 'no cache' : `cachedDataRejected ${script.cachedDataRejected}`);
     if (cachedData === undefined || script.cachedDataRejected) toWrite.push({ script, file, name });

@@ -92,6 +92,12 @@ const patches = [
     };`,
   })),
   {
+    // the launcher's import() on Node 20 (scripts/bundle-launcher.ts: code restored from a code cache cannot import())
+    file: /[\\/]typeorm[\\/]util[\\/]ImportUtils\.js$/,
+    from: 'await Function("return filePath => import(filePath)")()(',
+    to: 'await (globalThis[Symbol.for("preflight.import")] ?? Function("return filePath => import(filePath)")())(',
+  },
+  {
     file: /[\\/]pg[\\/]lib[\\/]stream\.js$/,
     from: 'function isCloudflareRuntime() {',
     to: 'function isCloudflareRuntime() {\n  return false;',

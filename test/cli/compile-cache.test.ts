@@ -109,3 +109,23 @@ test('a corrupt cache file, and one V8 rejects, are ignored and rewritten', byHa
   assert.equal(rejected.stdout, expected);
   assert.deepEqual((await help(env)).main, ['cachedDataRejected false']);
 });
+
+test('ES modules still load from code restored from the cache (a data source .mjs)', async () => {
+  const root = tempDir('preflight-project-');
+  fs.writeFileSync(path.join(root, 'ds.mjs'), 'export const nothing = 1;\n');
+  const env = {
+    ...baseEnv(),
+    NODE_COMPILE_CACHE: path.join(tempDir(), 'cache'),
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    PREFLIGHT_WAIT_TIMEOUT: '1s',
+    PREFLIGHT_DATASOURCE: 'ds.mjs',
+    LOG_FORMAT: 'json',
+  };
+  for (const run of ['first', 'cached']) {
+    const result = await runCli(['run'], env, { cwd: root });
+    assert.equal(result.code, 78, run);
+    // loaded (and found wanting), not "cannot be loaded: A dynamic import callback was not specified"
+    assert.match(result.stdout + result.stderr, /ds\.mjs exports no DataSource/, run);
+    assert.doesNotMatch(result.stderr, /Warning/, run);
+  }
+});
