@@ -71,6 +71,17 @@ function cacheFolder(): string | undefined {
   return base && path.join(base, `preflight-${process.version}-${process.arch}`);
 }
 
+function pruneOlderThan(folder: string, cutoffMs: number): void {
+  try {
+    for (const entry of fs.readdirSync(folder)) {
+      const file = path.join(folder, entry);
+      if (fs.statSync(file).mtimeMs < cutoffMs) fs.rmSync(file, { force: true });
+    }
+  } catch {
+    // whatever is left is pruned by a later run
+  }
+}
+
 /** Node 20: compiles the bundle's files with their cached data, and writes the cache on exit. */
 function cacheBundleByHand(): void {
   const folder = cacheFolder();
@@ -129,6 +140,8 @@ function cacheBundleByHand(): void {
         debug('%s: cache not written: %s', name, (error as Error).message);
       }
     }
+    // each build of the bundle has caches of its own: those left unwritten for a week go
+    if (toWrite.length > 0) pruneOlderThan(folder, Date.now() - 7 * 24 * 3600 * 1000);
   });
 }
 

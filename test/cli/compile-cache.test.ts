@@ -106,6 +106,13 @@ test('a corrupt cache file, and one V8 rejects, are ignored and rewritten', byHa
   fs.writeFileSync(file, Buffer.concat([crypto.createHash('sha1').update(other).digest(), other]));
   const rejected = await help(env);
   assert.deepEqual(rejected.main, ['cachedDataRejected true', 'cache written']);
+  // a cache unwritten for more than a week goes when another is written
+  const stale = path.join(path.dirname(file), `${'0'.repeat(40)}.cache`);
+  fs.writeFileSync(stale, 'old');
+  fs.utimesSync(stale, new Date('2020-01-01'), new Date('2020-01-01'));
+  fs.rmSync(file);
+  await help(env);
+  assert.equal(fs.existsSync(stale), false);
   assert.equal(rejected.stdout, expected);
   assert.deepEqual((await help(env)).main, ['cachedDataRejected false']);
 });
