@@ -11,6 +11,8 @@ export type Direction = 'up' | 'down';
 export type JobEvent =
   | { type: 'step.finished'; step: StepName; status: StepStatus; durationMs: number; details?: Record<string, unknown> }
   | { type: 'lock.acquired'; waitedMs: number }
+  /** the job held the lock shared, found something to write, and now holds it exclusively: the steps after the lock run again */
+  | { type: 'lock.upgraded'; waitedMs: number; reason: string }
   /** a migration's statements are about to run (`transaction`: inside a transaction of its own or the run's) */
   | { type: 'migration.started'; name: string; direction: Direction; transaction: boolean }
   /** its effects and its records committed (or, outside a transaction, completed) */

@@ -49,6 +49,8 @@ class WriteConflict extends Error {}
  * nothing; the file is re-planned from what etcd holds now and the rest applied. So concurrent
  * applies of the same files write each key once, and `create-only` never overwrites a key someone
  * created after the plan read it.
+ *
+ * `beforeWrite(file)` runs before a file's first write; it may throw to stop before anything is written.
  */
 export async function applyFixtures(
   etcd: Etcd3 | EtcdStore,
@@ -56,6 +58,7 @@ export async function applyFixtures(
   files: readonly FixtureFile[],
   log: Logger,
   signal: AbortSignal = new AbortController().signal,
+  beforeWrite: (file: string) => void = () => {},
 ): Promise<FixtureFileResult[]> {
   const keys = keyspace(namespace);
   const client = storeOf(etcd);
@@ -73,6 +76,7 @@ export async function applyFixtures(
     const written = await retrying(
       async () => {
         if (filePlan.status === 'unchanged') return false;
+        beforeWrite(file);
         if (await writeFile(await client.writer(), keys, filePlan)) return true;
         [filePlan] = (await planFixtures(client, namespace, [filePlan.fixture])).files;
         log.debug({ event: 'fixtures.file.conflict', file, message: 'etcd changed since it was read: re-planned' });

@@ -31,7 +31,7 @@ export async function down(
   // Migrations may need the other stores to undo their cross-store effects (ConcurrencyUsedToRedis).
   return withJob({ config, log, signal, events }, async (job) => {
     await runStep(waitStep, job, undefined);
-    const lock = await runStep(lockStep, job, undefined);
+    const lock = await runStep(lockStep, job, { shareWhenBusy: false });
     try {
       const session = sessionOf(job);
       const location = { schema: config.schema, table: config.migrationsTable };

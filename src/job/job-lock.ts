@@ -15,6 +15,12 @@ const waitSliceMs = 200;
 export interface HeldLock {
   keys: [number, number];
   waitedMs: number;
+  /**
+   * Held in the shared mode: another instance held the lock when this one asked, so this one waited
+   * for it to finish and may only read. Any number of instances hold it shared at once; one that
+   * finds something to write upgrades (`upgradeJobLock`) before its first write.
+   */
+  shared: boolean;
 }
 
 function describeHolder(holder: LockHolder | undefined): string {
@@ -24,47 +30,88 @@ function describeHolder(holder: LockHolder | undefined): string {
 
 /**
  * Takes the session-level job lock on the dedicated connection, waiting in short slices so that a
- * stop request is honoured within one and the holder can be reported while waiting.
+ * stop request is honoured within one and the holder can be reported while waiting. With
+ * `shareWhenBusy`, an instance that finds the lock taken waits for its shared mode instead: when
+ * the holder is done, the instances that waited all read at once rather than one after another
+ * (issue 15: ten replicas starting together).
  */
 export async function acquireJobLock(
   client: Client,
   config: Config,
   log: Logger,
   signal: AbortSignal,
+  { shareWhenBusy = false } = {},
 ): Promise<HeldLock> {
   const keys = lockKeys(config.postgres.database, config.schema, config.migrationsTable);
   // The lock lives as long as this session: it must not be cut for idling, and its loss must be noticed.
   await keepSessionAlive(client);
   watches.set(client, watchSession(client));
   const started = performance.now();
+  const free = await tryLock(client, keys);
+  const shared = !free && shareWhenBusy;
+  if (!free) await waitForLock(client, keys, shared, started, config, log, signal);
+  return acquired(keys, shared, started, log);
+}
+
+/**
+ * From shared to exclusive, for an instance that found something to write: the shared hold is let
+ * go first (two instances upgrading in place would deadlock), so what it read must be read again.
+ */
+export async function upgradeJobLock(
+  client: Client,
+  lock: HeldLock,
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<HeldLock> {
+  const started = performance.now() - lock.waitedMs;
+  await unlock(client, lock.keys, true);
+  if (!(await tryLock(client, lock.keys))) await waitForLock(client, lock.keys, false, started, config, log, signal);
+  return acquired(lock.keys, false, started, log);
+}
+
+function acquired(keys: [number, number], shared: boolean, started: number, log: Logger): HeldLock {
+  const waitedMs = Math.round(performance.now() - started);
+  log.info({ event: 'lock.acquired', waitedMs, ...(shared ? { mode: 'shared' } : {}) });
+  return { keys, waitedMs, shared };
+}
+
+/**
+ * Waits of at most waitSliceMs inside PostgreSQL, which hands the lock to a waiter the moment it is
+ * released, while a stop request and the deadline (PREFLIGHT_LOCK_TIMEOUT from `started`) are
+ * checked between them; the holder is reported every few seconds.
+ */
+async function waitForLock(
+  client: Client,
+  keys: [number, number],
+  shared: boolean,
+  started: number,
+  config: Config,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   let reportedAt = -Infinity;
-  const reportHolder = async (waitedMs: number) => {
-    reportedAt = performance.now();
-    const holder = await lockHolder(client, keys);
-    log.info({
-      event: 'lock.waiting',
-      waitedMs: Math.round(waitedMs),
-      holder: holder ?? null,
-      message: describeHolder(holder),
-    });
-  };
   try {
-    // First a free try; then waits of at most waitSliceMs inside PostgreSQL, which hands the lock to
-    // a waiter the moment it is released, while a stop request and the deadline are checked between them.
-    let first = true;
     await retrying(
       async () => {
         const remainingMs = config.lockTimeoutMs - (performance.now() - started);
-        if (first ? await tryLock(client, keys) : await waitLock(client, keys, Math.min(waitSliceMs, remainingMs)))
-          return;
-        first = false;
-        if (performance.now() - reportedAt >= holderReportEveryMs) await reportHolder(performance.now() - started);
+        if (await waitLock(client, keys, Math.max(1, Math.min(waitSliceMs, remainingMs)), shared)) return;
+        if (performance.now() - reportedAt >= holderReportEveryMs) {
+          reportedAt = performance.now();
+          const holder = await lockHolder(client, keys);
+          log.info({
+            event: 'lock.waiting',
+            waitedMs: Math.round(performance.now() - started),
+            holder: holder ?? null,
+            message: describeHolder(holder),
+          });
+        }
         throw new LockBusy();
       },
       {
         initialDelayMs: 1,
         maxDelayMs: 1,
-        timeoutMs: config.lockTimeoutMs,
+        timeoutMs: Math.max(0, config.lockTimeoutMs - (performance.now() - started)),
         signal,
         isRetryable: (error) => error instanceof LockBusy,
       },
@@ -77,9 +124,6 @@ export async function acquireJobLock(
       `job lock on database ${config.postgres.database} not acquired within ${formatDuration(config.lockTimeoutMs)}: ${describeHolder(holder)}; retry, or raise PREFLIGHT_LOCK_TIMEOUT`,
     );
   }
-  const waitedMs = Math.round(performance.now() - started);
-  log.info({ event: 'lock.acquired', waitedMs });
-  return { keys, waitedMs };
 }
 
 const watches = new WeakMap<Client, SessionWatch>();
@@ -92,7 +136,7 @@ export async function releaseJobLock(client: Client, lock: HeldLock, log: Logger
   const lost = watches.get(client)?.lost();
   if (lost === undefined) {
     try {
-      await unlock(client, lock.keys);
+      await unlock(client, lock.keys, lock.shared);
       log.info({ event: 'lock.released' });
     } catch (error) {
       log.warn({ event: 'lock.release_failed', error: reasonOf(error) });

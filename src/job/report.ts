@@ -43,6 +43,13 @@ export function collectReport(config: Config, events: JobEvents): { finish(failu
       steps.push({ step, status, durationMs, details });
     }
     if (event.type === 'lock.acquired') lockWaitMs = event.waitedMs;
+    if (event.type === 'lock.upgraded') {
+      // What ran under the shared lock runs again: the report keeps the second, exclusive pass.
+      const lock = steps.map((record) => record.step).lastIndexOf('lock');
+      steps.splice(lock + 1);
+      if (lock >= 0) steps[lock].details = { waitedMs: event.waitedMs, upgradedFrom: 'shared', reason: event.reason };
+      lockWaitMs = event.waitedMs;
+    }
   });
   return {
     finish(failure) {

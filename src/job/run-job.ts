@@ -9,11 +9,11 @@ import { collectReport, type JobReport } from './report';
 import { backupStep } from './steps/backup';
 import { checkStep } from './steps/check';
 import { fixturesStep } from './steps/fixtures';
-import { lockStep, releaseLock } from './steps/lock';
+import { lockStep, releaseLock, upgradeLock } from './steps/lock';
 import { migrateStep } from './steps/migrate';
 import { planStep } from './steps/plan';
 import { seedStep } from './steps/seed';
-import { runStep, type JobContext } from './steps/step';
+import { ExclusiveNeeded, runStep, type JobContext } from './steps/step';
 import { waitStep } from './steps/wait';
 
 /** The outcome of a job: the report (whose exitCode the CLI exits with) and what ended it, when it failed. */
@@ -24,6 +24,8 @@ export interface JobOutcome {
 
 /**
  * The job (DESIGN §1): wait → check → lock → plan → backup → migrate → seed → fixtures → report.
+ * An instance that finds the lock taken waits for it shared and only reads; if it then finds
+ * something to write, it takes the lock exclusively and runs the steps after the lock again.
  * Throws nothing: a failure is in the returned report. Subscribe to `events` to follow it.
  */
 export async function runJob(
@@ -38,13 +40,23 @@ export async function runJob(
     await withJob({ config, log, signal, events }, async (job) => {
       await runStep(waitStep, job, undefined);
       const checked = await runStep(checkStep, job, undefined);
-      const lock = await runStep(lockStep, job, undefined);
+      let lock = await runStep(lockStep, job, { shareWhenBusy: true });
       try {
-        const plan = await runStep(planStep, job, checked.sources);
-        await runStep(backupStep, job, plan);
-        await runStep(migrateStep, job, plan);
-        await runStep(seedStep, job, undefined);
-        await runStep(fixturesStep, job, checked.files);
+        const lockedSteps = async () => {
+          const plan = await runStep(planStep, job, checked.sources);
+          await runStep(backupStep, job, plan);
+          await runStep(migrateStep, job, plan);
+          await runStep(seedStep, job, undefined);
+          await runStep(fixturesStep, job, checked.files);
+        };
+        try {
+          await lockedSteps();
+        } catch (error) {
+          // Held shared (another instance ran first) and a step found something to write.
+          if (!(error instanceof ExclusiveNeeded)) throw error;
+          lock = await upgradeLock(job, lock, error.message);
+          await lockedSteps();
+        }
       } finally {
         await releaseLock(job, lock);
       }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { LogEvent, Logger } from './logger';
-import { createRedactor, redactValue } from './redact';
+import { createRedactor, redactValue, setOwn } from './redact';
 
 export interface LoggerOptions {
   level: 'error' | 'warn' | 'info' | 'debug';
@@ -60,13 +60,14 @@ function sortedCopy(value: unknown, path: Set<object>): unknown {
   if (path.has(value)) return '[Circular]';
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   path.add(value);
-  const copy = Array.isArray(value)
-    ? value.map((item) => sortedCopy(item, path))
-    : Object.fromEntries(
-        Object.keys(value)
-          .sort()
-          .map((key) => [key, sortedCopy((value as Record<string, unknown>)[key], path)]),
-      );
+  let copy: unknown;
+  if (Array.isArray(value)) copy = value.map((item) => sortedCopy(item, path));
+  else {
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort())
+      setOwn(sorted, key, sortedCopy((value as Record<string, unknown>)[key], path));
+    copy = sorted;
+  }
   path.delete(value);
   return copy;
 }

@@ -25,6 +25,7 @@ export function logJobEvents(events: JobEvents, log: Logger): () => void {
         return;
       case 'baseline.applied':
       case 'lock.acquired':
+      case 'lock.upgraded':
         // Logged where they happen, with more detail than the event carries.
         return;
     }

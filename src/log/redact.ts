@@ -30,8 +30,10 @@ export function createRedactor(secrets: readonly string[]): Redactor {
       ? undefined
       : new RegExp(`(?<![\\p{L}\\p{N}])(?:${short.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
   return (text) => {
-    let result = text.replace(urlCredentials, `$1$2:${mask}@`).replace(passwordAssignment, `$1$2${mask}`);
-    for (const value of long) result = result.split(value).join(mask);
+    // The cheap tests first: the URL pattern backtracks over every word of a text that has no URL in it.
+    let result = text.includes('://') ? text.replace(urlCredentials, `$1$2:${mask}@`) : text;
+    result = result.replace(passwordAssignment, `$1$2${mask}`);
+    for (const value of long) if (result.includes(value)) result = result.split(value).join(mask);
     if (standalone) result = result.replace(standalone, mask);
     return result;
   };
@@ -47,5 +49,19 @@ export function redactValue(value: unknown, redact: Redactor, depth = 0): unknow
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, redact, depth + 1));
   if (value instanceof Error) return redact(value.message);
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValue(item, redact, depth + 1)]));
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    setOwn(copy, key, redactValue((value as Record<string, unknown>)[key], redact, depth + 1));
+  }
+  return copy;
+}
+
+/**
+ * `object[key] = value` as an own property even for `__proto__`. A plain loop: Object.fromEntries
+ * builds slow dictionary-mode objects, and logging every event paid for it (issue 15).
+ */
+export function setOwn(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
 }

@@ -24,14 +24,21 @@ export async function tryLock(client: Client, keys: [number, number]): Promise<b
 /**
  * Waits up to `sliceMs` for the lock inside PostgreSQL, which grants it the moment its holder
  * releases it (no polling delay between the holder and the next waiter); false when the slice ran
- * out. The `lock_timeout` is set for this statement only: on a timeout the implicit transaction
+ * out. `shared`: the shared mode, which any number of sessions hold at once and the exclusive mode
+ * excludes. The `lock_timeout` is set for this statement only: on a timeout the implicit transaction
  * of the multi-statement query rolls it back, on success the RESET restores it.
  */
-export async function waitLock(client: Client, keys: [number, number], sliceMs: number): Promise<boolean> {
+export async function waitLock(
+  client: Client,
+  keys: [number, number],
+  sliceMs: number,
+  shared = false,
+): Promise<boolean> {
   const [first, second] = keys.map((key) => Math.trunc(key));
+  const lock = shared ? 'pg_advisory_lock_shared' : 'pg_advisory_lock';
   try {
     await client.query(
-      `SET lock_timeout = ${Math.max(1, Math.round(sliceMs))}; SELECT pg_advisory_lock(${first}, ${second}); RESET lock_timeout`,
+      `SET lock_timeout = ${Math.max(1, Math.round(sliceMs))}; SELECT ${lock}(${first}, ${second}); RESET lock_timeout`,
     );
     return true;
   } catch (error) {
@@ -43,12 +50,13 @@ export async function waitLock(client: Client, keys: [number, number], sliceMs: 
 /** lock_not_available: lock_timeout expired */
 const lockNotAvailable = '55P03';
 
-export async function unlock(client: Client, keys: [number, number]): Promise<void> {
-  await client.query('SELECT pg_advisory_unlock($1, $2)', keys);
+export async function unlock(client: Client, keys: [number, number], shared = false): Promise<void> {
+  await client.query(`SELECT ${shared ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock'}($1, $2)`, keys);
 }
 
 export async function lockHolder(client: Client, keys: [number, number]): Promise<LockHolder | undefined> {
-  // A two-key advisory lock shows up with classid/objid set to the keys and objsubid 2.
+  // A two-key advisory lock shows up with classid/objid set to the keys and objsubid 2. The exclusive
+  // holder first; else one of the sessions holding it shared (job-lock.ts).
   const result = await client.query<{
     pid: number;
     application_name: string;
@@ -58,7 +66,8 @@ export async function lockHolder(client: Client, keys: [number, number]): Promis
     `SELECT l.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start AS since
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-        AND l.classid = ($1::int)::oid AND l.objid = ($2::int)::oid AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        AND l.classid = ($1::int)::oid AND l.objid = ($2::int)::oid AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      ORDER BY l.mode = 'ExclusiveLock' DESC, a.backend_start LIMIT 1`,
     keys,
   );
   const row = result.rows[0];

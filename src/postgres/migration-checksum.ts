@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** A migration's checksums: of its source where it can be found, and of its compiled file. */
@@ -38,9 +38,10 @@ export function textChecksum(text: string): string {
  * names): so a new compiler or tsconfig target, which changes only the compiled output, is no edit.
  */
 export async function migrationChecksum(file: string, sourceFile?: string): Promise<MigrationChecksum> {
-  const compiled = await readFile(file, 'utf8');
+  // Synchronous reads: for hundreds of small files far cheaper than a promise and a file handle each.
+  const compiled = readFileSync(file, 'utf8');
   const compiledChecksum = textChecksum(compiled);
-  const source = sourceFile !== undefined ? await readFile(sourceFile, 'utf8') : await sourceFromMap(file, compiled);
+  const source = sourceFile !== undefined ? readFileSync(sourceFile, 'utf8') : sourceFromMap(file, compiled);
   return source === undefined
     ? { checksum: compiledChecksum, compiledChecksum, checksumFrom: 'compiled' }
     : { checksum: textChecksum(source), compiledChecksum, checksumFrom: 'source' };
@@ -53,7 +54,7 @@ interface SourceMap {
 }
 
 /** The original source through `//# sourceMappingURL=` (a file or an inline data URL); undefined when there is none. */
-async function sourceFromMap(file: string, compiled: string): Promise<string | undefined> {
+function sourceFromMap(file: string, compiled: string): string | undefined {
   const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(compiled)?.[1];
   if (url === undefined) return undefined;
   let map: SourceMap;
@@ -64,7 +65,7 @@ async function sourceFromMap(file: string, compiled: string): Promise<string | u
       map = JSON.parse(Buffer.from(inline[1], 'base64').toString('utf8')) as SourceMap;
     } else {
       const mapFile = resolve(mapDir, decodeURIComponent(url));
-      map = JSON.parse(await readFile(mapFile, 'utf8')) as SourceMap;
+      map = JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMap;
       mapDir = dirname(mapFile);
     }
   } catch {
@@ -74,7 +75,7 @@ async function sourceFromMap(file: string, compiled: string): Promise<string | u
   if (map.sources?.length !== 1) return undefined;
   if (typeof map.sourcesContent?.[0] === 'string') return map.sourcesContent[0];
   try {
-    return await readFile(resolve(mapDir, map.sourceRoot ?? '', map.sources[0]), 'utf8');
+    return readFileSync(resolve(mapDir, map.sourceRoot ?? '', map.sources[0]), 'utf8');
   } catch {
     return undefined;
   }

@@ -66,3 +66,21 @@ test('short secrets are masked where they stand alone, not inside longer words (
   assert.equal(redact('label ab'), 'label ***');
   assert.equal(redact('table about'), 'table about');
 });
+
+test('a record with a __proto__ key is logged as an own field, sorted, and pollutes nothing', () => {
+  const written: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      written.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'info', format: 'json', secrets: [], stream });
+  const hostile = JSON.parse('{"event":"z","b":1,"__proto__":{"polluted":"sentinel-pw"},"a":{"__proto__":2}}') as {
+    event: string;
+  };
+  log.info(hostile);
+  const line = written.join('').trim();
+  assert.deepEqual(Object.keys(JSON.parse(line) as object), ['__proto__', 'a', 'b', 'event', 'level', 'timestamp']);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});

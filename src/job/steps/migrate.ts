@@ -21,7 +21,8 @@ export const migrateStep: Step<MigrationPlan, void> = {
     const session = sessionOf(job);
     const location = { schema: config.schema, table: config.migrationsTable };
     if (plan.pending.length === 0 && plan.unrecorded.length === 0) {
-      await remember(job, plan.sources);
+      // The ledger's file cache is a write: under a shared lock the next exclusive run remembers.
+      if (!job.sharedLock) await remember(job, plan.sources);
       return { status: 'unchanged', value: undefined };
     }
     const stores = migrationStores(job);

@@ -3,7 +3,7 @@ import type { MigrationSource } from '../../postgres/migration-source';
 import { readApplied } from '../../postgres/migrations-table';
 import { prepareMigrations } from '../../postgres/run-migrations';
 import { planMigrations, planRefusal, type MigrationPlan } from '../plan';
-import { sessionOf, type Step } from './step';
+import { requireExclusive, sessionOf, type Step } from './step';
 
 /**
  * Compares this build's migrations with what the database records, under the lock (an instance that
@@ -19,6 +19,8 @@ export const planStep: Step<MigrationSource[], MigrationPlan> = {
     const plan = planMigrations(sources, await readApplied(session, location), await readLedger(session, location));
     const refusal = planRefusal(plan, config);
     if (refusal) throw refusal;
+    if (plan.pending.length > 0 || plan.unrecorded.length > 0)
+      requireExclusive(job, `${plan.pending.length + plan.unrecorded.length} migration(s) to apply or record`);
     if (plan.unknown.length > 0) {
       log.warn({
         event: 'plan.unknown_applied',

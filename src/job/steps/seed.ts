@@ -7,7 +7,7 @@ import type { Config } from '../../config';
 import type { Logger } from '../../log/logger';
 import { PreflightError, reasonOf } from '../../core/errors';
 import { hasAdminKeypair, insertFirstAdmin } from '../../postgres/first-admin';
-import { sessionOf, type Step } from './step';
+import { requireExclusive, sessionOf, type Step } from './step';
 
 const base32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const alphanumeric = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -50,7 +50,9 @@ interface SeedResult {
 export const seedStep: Step<void, void> = {
   name: 'seed',
   async run(job) {
-    const seeded = await seedAdmin(sessionOf(job), job.config, job.log);
+    const seeded = await seedAdmin(sessionOf(job), job.config, job.log, () =>
+      requireExclusive(job, 'the first admin to create'),
+    );
     const details = seeded.reason || seeded.file ? { reason: seeded.reason, file: seeded.file } : undefined;
     return { status: seeded.status, details, value: undefined };
   },
@@ -63,7 +65,7 @@ export const seedStep: Step<void, void> = {
  * file, written before the transaction commits (a crash leaves a file for an admin that does not
  * exist yet, and the next run overwrites it), and never to the log.
  */
-async function seedAdmin(client: Client, config: Config, log: Logger): Promise<SeedResult> {
+async function seedAdmin(client: Client, config: Config, log: Logger, beforeWrite: () => void): Promise<SeedResult> {
   if (config.customMigrations)
     return { status: 'skipped', reason: 'PREFLIGHT_MIGRATIONS is set: the platform seeds do not apply' };
   if (await hasAdminKeypair(client)) return { status: 'unchanged' };
@@ -74,6 +76,7 @@ async function seedAdmin(client: Client, config: Config, log: Logger): Promise<S
     });
     return { status: 'skipped', reason: 'PREFLIGHT_SECRETS_DIR not set' };
   }
+  beforeWrite();
   const accessKey = `AKIA${randomString(base32, 16)}`;
   const secretKey = randomString(alphanumeric, 40);
   const password = randomString(alphanumeric, 24);

@@ -21,6 +21,11 @@ export interface JobContext {
   /** reads through etcd's gateway, writes through etcd3 loaded on first use */
   etcd?: EtcdAccess;
   redis?: Redis;
+  /**
+   * The job holds the lock only shared (it waited for another instance, see job-lock.ts): it may
+   * read, and a step that finds something to write calls `requireExclusive` before writing.
+   */
+  sharedLock?: boolean;
 }
 
 /** A step's result: its status and details for the report, and the value the next steps use. */
@@ -46,9 +51,18 @@ export async function runStep<In, Out>(step: Step<In, Out>, job: JobContext, inp
     job.events.emit({ type: 'step.finished', step: step.name, status, durationMs: elapsed(), details });
     return value;
   } catch (error) {
-    job.events.emit({ type: 'step.finished', step: step.name, status: 'failed', durationMs: elapsed() });
+    if (!(error instanceof ExclusiveNeeded))
+      job.events.emit({ type: 'step.finished', step: step.name, status: 'failed', durationMs: elapsed() });
     throw error;
   }
+}
+
+/** A step found something to write while the job holds the lock shared: run-job.ts upgrades it and runs the steps again. */
+export class ExclusiveNeeded extends Error {}
+
+/** Call before a step's first write: under a shared lock it stops the step, saying why (`reason`). */
+export function requireExclusive(job: JobContext, reason: string): void {
+  if (job.sharedLock) throw new ExclusiveNeeded(reason);
 }
 
 /** The session the wait step opened; every step after it may rely on it. */
