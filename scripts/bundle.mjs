@@ -2,8 +2,8 @@
 // runtime dependency into CommonJS files under dist/bundle, which the package's `bin`, `main` and
 // the image run. The installed package needs no runtime dependencies.
 //
-// Chunks: dist/bundle/cli/preflight.js holds preflight's own code and what every run needs (zod,
-// dotenv, pg-connection-string); each heavy package is a chunk of its own in dist/bundle/vendor/
+// Chunks: dist/bundle/cli/preflight.js holds preflight's own code and what every run needs (dotenv
+// and pg-connection-string); each heavy package is a chunk of its own in dist/bundle/vendor/
 // (typeorm, etcd3 with gRPC, yaml, ...), required only where preflight's code requires
 // it, which is lazily (`await import()`): a no-op without etcd and Redis parses ~0.5 MiB instead of
 // 3.3 MiB, and loads TypeORM only when a migration is pending. Chunks require each other by

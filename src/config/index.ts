@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { PreflightError } from '../core/errors';
 import { readEnvironment, type Environment, type EnvironmentProblem } from './environment';
-import { closestName, contentSelection, jobOptionsSchema, type ContentSelection } from './job-options';
+import { closestName, contentSelection, jobOptions, parseJobOptions, type ContentSelection } from './job-options';
 import { postgresSettings, type PostgresSettings } from './postgres-settings';
 import { etcdSettings, type EtcdSettingsFromEnv } from './store-settings';
 import { redisSettings, type RedisSettings } from './redis-settings';
@@ -80,7 +80,7 @@ function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPos
   const etcd = etcdSettings(env, problems);
   const redis = redisSettings(env, problems);
 
-  const known = new Set(Object.keys(jobOptionsSchema.shape));
+  const known = new Set(Object.keys(jobOptions));
   for (const name of Object.keys(env)) {
     if (name.startsWith('PREFLIGHT_') && !known.has(name)) {
       const closest = closestName(name, [...known]);
@@ -88,16 +88,13 @@ function load({ env: processEnv, cwd, stdoutIsTty }: LoadConfigOptions, needsPos
       problems.push({ variable: name, message: `unknown variable (${hint})` });
     }
   }
-  const optionValues = Object.fromEntries([...known].map((name) => [name, env[name] === '' ? undefined : env[name]]));
-  const parsed = jobOptionsSchema.safeParse(optionValues);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push({ variable: String(issue.path[0]), message: issue.message });
-    }
-  }
-  if (problems.length > 0 || !parsed.success || (needsPostgres && !postgres)) throw configError(problems);
+  const optionValues: Record<string, string | undefined> = {};
+  for (const name of known) optionValues[name] = env[name] === '' ? undefined : env[name];
+  const parsed = parseJobOptions(optionValues);
+  problems.push(...parsed.problems);
+  if (problems.length > 0 || !parsed.options || (needsPostgres && !postgres)) throw configError(problems);
 
-  const options = parsed.data;
+  const options = parsed.options;
   const reportFile = options.PREFLIGHT_REPORT_FILE;
   const platformFixtures = resolve(packageRoot, 'fixtures/etcd');
   const content = contentSelection(

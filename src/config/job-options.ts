@@ -1,118 +1,126 @@
-import { z } from 'zod';
 import { parseDuration } from '../core/duration';
 
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, context) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        context.addIssue({ code: 'custom', message: `not a duration: "${text}" (use e.g. 30s, 5m, 2h)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+/** Why an option's text was refused. */
+class Refusal {
+  constructor(readonly message: string) {}
+}
 
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .default('false')
-  .transform((text) => text === 'true' || text === '1' || text === 'yes');
+/** One option: its text (undefined when unset or empty) to its value, or a refusal. */
+type OptionRule<T> = (text: string | undefined) => T | Refusal;
+
+const duration =
+  (fallback: string): OptionRule<number> =>
+  (text = fallback) =>
+    parseDuration(text) ?? new Refusal(`not a duration: "${text}" (use e.g. 30s, 5m, 2h)`);
+
+function oneOf<const V extends string>(values: readonly V[], fallback: V): OptionRule<V>;
+function oneOf<const V extends string>(values: readonly V[]): OptionRule<V | undefined>;
+function oneOf<const V extends string>(values: readonly V[], fallback?: V): OptionRule<V | undefined> {
+  const message = `must be ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+  return (text = fallback) =>
+    text === undefined || (values as readonly string[]).includes(text) ? (text as V | undefined) : new Refusal(message);
+}
+
+const booleans = ['true', 'false', '1', '0', 'yes', 'no'] as const;
+const flag =
+  (fallback: 'true' | 'false'): OptionRule<boolean> =>
+  (text = fallback) =>
+    (booleans as readonly string[]).includes(text)
+      ? text === 'true' || text === '1' || text === 'yes'
+      : new Refusal('must be true or false');
+
+const matching =
+  (pattern: RegExp, message: string, fallback: string): OptionRule<string> =>
+  (text = fallback) =>
+    pattern.test(text) ? text : new Refusal(message);
 
 const sqlIdentifier = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine(
-      (text) => /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(text),
-      'must be a plain SQL identifier (letters, digits, _)',
-    );
+  matching(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)', fallback);
+
+const text: OptionRule<string | undefined> = (value) => value;
 
 /**
  * Every PREFLIGHT_* option, with its default. A variable with the PREFLIGHT_ prefix that is not
- * listed here is rejected, so a typo never silently falls back to a default.
+ * listed here is rejected, so a typo never silently falls back to a default. (Plain functions
+ * rather than zod: building and running zod's schema cost ~15 ms of every start, issue 15.)
  */
-export const jobOptionsSchema = z.object({
+export const jobOptions = {
   /** how long to wait for each store to become reachable; default 60s */
   PREFLIGHT_WAIT_TIMEOUT: duration('60s'),
   /** how long to wait for another instance's job lock; default 5m */
   PREFLIGHT_LOCK_TIMEOUT: duration('5m'),
   /** create the target database when it does not exist; default false */
-  PREFLIGHT_CREATE_DATABASE: flag,
+  PREFLIGHT_CREATE_DATABASE: flag('false'),
   /** `each` migration in its own transaction (default), `all` in one, or `none` */
-  PREFLIGHT_TRANSACTION: z.enum(['each', 'all', 'none'], { message: 'must be each, all or none' }).default('each'),
+  PREFLIGHT_TRANSACTION: oneOf(['each', 'all', 'none'], 'each'),
   /** apply even though the database holds migrations this build does not know; default false */
-  PREFLIGHT_ALLOW_UNKNOWN: flag,
+  PREFLIGHT_ALLOW_UNKNOWN: flag('false'),
   /** apply pending migrations older than the newest applied one; default false */
-  PREFLIGHT_ALLOW_OUT_OF_ORDER: flag,
+  PREFLIGHT_ALLOW_OUT_OF_ORDER: flag('false'),
   /** lock_timeout of every migration statement, so DDL never queues live traffic for long; default 5s */
   PREFLIGHT_DDL_LOCK_TIMEOUT: duration('5s'),
   /** statement_timeout of every migration statement; default off */
-  PREFLIGHT_STATEMENT_TIMEOUT: z
-    .string()
-    .default('off')
-    .transform((text, context) => {
-      if (text === 'off' || text === '0') return 0;
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        context.addIssue({ code: 'custom', message: `not a duration: "${text}" (use e.g. 30s, 5m, or off)` });
-        return z.NEVER;
-      }
-      return ms;
-    }),
+  PREFLIGHT_STATEMENT_TIMEOUT: ((value = 'off') =>
+    value === 'off' || value === '0'
+      ? 0
+      : (parseDuration(value) ??
+        new Refusal(`not a duration: "${value}" (use e.g. 30s, 5m, or off)`))) as OptionRule<number>,
   /** how many times a migration that hit the lock timeout is retried (with backoff); default 5 */
-  PREFLIGHT_DDL_RETRIES: z.coerce
-    .number({ message: 'must be a whole number' })
-    .int('must be a whole number')
-    .min(0, 'must be 0 or more')
-    .max(100, 'must be at most 100')
-    .default(5),
+  PREFLIGHT_DDL_RETRIES: ((value = '5') => {
+    const count = Number(value);
+    if (!Number.isInteger(count)) return new Refusal('must be a whole number');
+    if (count < 0) return new Refusal('must be 0 or more');
+    return count > 100 ? new Refusal('must be at most 100') : count;
+  }) as OptionRule<number>,
   /** directory (or `dir/*.js` glob) of compiled TypeORM migrations; default: the platform's own */
-  PREFLIGHT_MIGRATIONS: z.string().min(1).optional(),
+  PREFLIGHT_MIGRATIONS: text,
   /** TypeORM's migrations table; default `migrations` */
   PREFLIGHT_MIGRATIONS_TABLE: sqlIdentifier('migrations'),
   /** schema holding the migrations table; default `public` */
   PREFLIGHT_SCHEMA: sqlIdentifier('public'),
   /** directory of etcd fixture files, or `off`; default: the platform's own `fixtures/etcd`, off with PREFLIGHT_MIGRATIONS */
-  PREFLIGHT_FIXTURES: z.string().min(1).optional(),
+  PREFLIGHT_FIXTURES: text,
   /** succeed when no migration is found (an intentionally empty set); default false: zero migrations is an error (65) */
-  PREFLIGHT_ALLOW_EMPTY: flag,
+  PREFLIGHT_ALLOW_EMPTY: flag('false'),
   /** the project's compiled TypeORM data source file (what `typeorm migration:run -d` takes); default none */
-  PREFLIGHT_DATASOURCE: z.string().min(1).optional(),
+  PREFLIGHT_DATASOURCE: text,
   /** Redis persistence required: `aof`, `rdb`, `any` (default; `off` with PREFLIGHT_MIGRATIONS) or `off` (no check) */
-  PREFLIGHT_REDIS_PERSISTENCE: z
-    .enum(['aof', 'rdb', 'any', 'off'], { message: 'must be aof, rdb, any or off' })
-    .default('any'),
+  PREFLIGHT_REDIS_PERSISTENCE: oneOf(['aof', 'rdb', 'any', 'off'], 'any'),
   /** directory for a pg_dump (custom format) taken before the first pending migration; default none */
-  PREFLIGHT_BACKUP_DIR: z.string().min(1).optional(),
+  PREFLIGHT_BACKUP_DIR: text,
   /** directory the first admin's generated keypair is written to (mode 0600); without it no admin is seeded */
-  PREFLIGHT_SECRETS_DIR: z.string().min(1).optional(),
+  PREFLIGHT_SECRETS_DIR: text,
   /** username of the seeded first admin; default admin */
-  PREFLIGHT_ADMIN_USERNAME: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -')
-    .default('admin'),
+  PREFLIGHT_ADMIN_USERNAME: matching(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . -', 'admin'),
   /** email of the seeded first admin; default admin@example.com */
-  PREFLIGHT_ADMIN_EMAIL: z
-    .string()
-    .regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address')
-    .default('admin@example.com'),
+  PREFLIGHT_ADMIN_EMAIL: matching(/^[^@\s]+@[^@\s]+$/, 'must be an email address', 'admin@example.com'),
   /** apply the shipped schema snapshot on an empty database instead of replaying every migration; default true (false with PREFLIGHT_MIGRATIONS) */
-  PREFLIGHT_BASELINE: z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-    .default('true')
-    .transform((text) => text === 'true' || text === '1' || text === 'yes'),
+  PREFLIGHT_BASELINE: flag('true'),
   /** where to write the JSON report; default /dev/termination-log when writable; `none` disables */
-  PREFLIGHT_REPORT_FILE: z.string().min(1).optional(),
+  PREFLIGHT_REPORT_FILE: text,
   /** error, warn, info (default) or debug */
-  LOG_LEVEL: z
-    .enum(['error', 'warn', 'info', 'debug'], { message: 'must be error, warn, info or debug' })
-    .default('info'),
+  LOG_LEVEL: oneOf(['error', 'warn', 'info', 'debug'], 'info'),
   /** `json` or `pretty`; default json when stdout is not a terminal */
-  LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(),
-});
+  LOG_FORMAT: oneOf(['json', 'pretty']),
+};
 
-export type JobOptions = z.output<typeof jobOptionsSchema>;
+export type JobOptions = { [K in keyof typeof jobOptions]: Exclude<ReturnType<(typeof jobOptions)[K]>, Refusal> };
+
+/** The options from `values` (unset or empty: undefined), or what is wrong with them, one problem per variable. */
+export function parseJobOptions(
+  values: Readonly<Record<string, string | undefined>>,
+):
+  | { options: JobOptions; problems: [] }
+  | { options?: undefined; problems: Array<{ variable: string; message: string }> } {
+  const options: Record<string, unknown> = {};
+  const problems: Array<{ variable: string; message: string }> = [];
+  for (const [name, rule] of Object.entries(jobOptions) as Array<[string, OptionRule<unknown>]>) {
+    const value = rule(values[name]);
+    if (value instanceof Refusal) problems.push({ variable: name, message: value.message });
+    else options[name] = value;
+  }
+  return problems.length > 0 ? { problems } : { options: options as JobOptions, problems: [] };
+}
 
 /** What the job applies besides migrations; each is the platform's unless the project brings its own. */
 export interface ContentSelection {

@@ -49,13 +49,18 @@ export function planMigrations(
       })),
     outOfOrder: pending.filter((source) => source.timestamp < newestApplied),
     unrecorded: appliedSources.filter((source) => !ledger.has(source.name)),
-    duplicates: [...new Set(applied.map((migration) => migration.name))].filter(
-      (name) => applied.filter((migration) => migration.name === name).length > 1,
-    ),
+    duplicates: duplicateNames(applied),
     partial: [...ledger.values()]
       .filter((row) => !appliedNames.has(row.name) && (row.state === 'partial' || row.statementsDone > 0))
       .map((row) => ({ name: row.name, statementsDone: row.statementsDone, lastStatement: row.lastStatement })),
   };
+}
+
+function duplicateNames(applied: AppliedMigration[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const { name } of applied) (seen.has(name) ? twice : seen).add(name);
+  return [...twice];
 }
 
 /** Recorded, and matching neither the source's checksum nor the compiled file's (an earlier run may have had only that). */

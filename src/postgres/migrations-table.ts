@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Client } from 'pg';
-import { quoteIdentifier } from './connection';
+import type { Client, QueryConfig } from 'pg';
+import { quoteIdentifier, sqlState } from './connection';
 
 /** A row of TypeORM's migrations table. */
 export interface AppliedMigration {
@@ -19,15 +19,27 @@ export function qualifiedName({ schema, table }: MigrationsTable): string {
 
 /** What the database records as applied, oldest first; empty when the table does not exist yet. */
 export async function readApplied(client: Client, location: MigrationsTable): Promise<AppliedMigration[]> {
-  const exists = await client.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [
-    qualifiedName(location),
-  ]);
-  if (exists.rows[0].found === null) return [];
-  const result = await client.query<{ timestamp: string; name: string }>(
+  const rows = await rowsUnlessMissing<{ timestamp: string; name: string }>(
+    client,
     `SELECT "timestamp", "name" FROM ${qualifiedName(location)} ORDER BY "id"`,
   );
-  return result.rows.map((row) => ({ timestamp: Number(row.timestamp), name: row.name }));
+  return rows.map((row) => ({ timestamp: Number(row.timestamp), name: row.name }));
 }
+
+/**
+ * The rows of `sql`, or none when its table (or schema) does not exist yet: one round trip where
+ * asking first would take two. Outside a transaction only, which the error would abort.
+ */
+export async function rowsUnlessMissing<T extends object>(client: Client, query: string | QueryConfig): Promise<T[]> {
+  try {
+    return (await client.query<T>(query)).rows;
+  } catch (error) {
+    if (sqlState(error) === undefinedTable) return [];
+    throw error;
+  }
+}
+
+const undefinedTable = '42P01';
 
 /**
  * Creates the migrations table exactly as TypeORM's MigrationExecutor does (same columns and

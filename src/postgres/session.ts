@@ -7,9 +7,12 @@ import { sqlState } from './connection';
  * settings are local to the session (`idle_session_timeout` exists from PostgreSQL 14 on).
  */
 export async function keepSessionAlive(client: Client): Promise<void> {
+  // idle_session_timeout exists from PostgreSQL 14 on; CASE evaluates its set_config only where it
+  // does (reading the pg_settings view instead costs the server milliseconds).
   await client.query(
-    `SELECT set_config(name, '0', false) FROM pg_settings
-      WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')`,
+    `SELECT set_config('idle_in_transaction_session_timeout', '0', false),
+            CASE WHEN current_setting('idle_session_timeout', true) IS NOT NULL
+                 THEN set_config('idle_session_timeout', '0', false) END`,
   );
 }
 

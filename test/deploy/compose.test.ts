@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { jobOptionsSchema } from '../../src/config/job-options';
+import { jobOptions } from '../../src/config/job-options';
 import { composeValidator, parseYamlDocuments, repoRoot, type Manifest } from './deploy-files';
 
 const composePath = join(repoRoot, 'compose/docker-compose.yml');
@@ -160,7 +160,7 @@ test('passwords reach containers as compose secrets and *_FILE variables, never 
 
 test('.env.docker documents every variable and uses only options preflight knows', () => {
   const { values, lines } = readEnvFile(envFilePath);
-  const known = new Set(Object.keys(jobOptionsSchema.shape));
+  const known = new Set(Object.keys(jobOptions));
   lines.forEach((line, index) => {
     const variable = /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1];
     if (!variable) return;

@@ -3,12 +3,12 @@
  * their schemas: pod hardening, a podFailurePolicy keyed on preflight's exit-code table, and
  * secrets passed as files. Each check returns readable problem lines, empty when all is well.
  */
-import { jobOptionsSchema } from '../../src/config/job-options';
+import { jobOptions } from '../../src/config/job-options';
 import { exitCodes } from '../../src/core/errors';
 import type { Manifest } from './deploy-files';
 
 const knownExitCodes = new Set<number>(Object.values(exitCodes));
-const knownOptions = new Set(Object.keys(jobOptionsSchema.shape));
+const knownOptions = new Set(Object.keys(jobOptions));
 
 /** `kind/name` of a manifest, for messages. */
 export function manifestName(manifest: Manifest): string {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
+import { parseJobOptions } from '../../src/config/job-options';
 import { parseDuration } from '../../src/core/duration';
 import { PreflightError } from '../../src/core/errors';
 
@@ -158,4 +159,56 @@ test("own migrations get only what they ask for: the platform's fixtures, Redis 
   assert.equal(asked.redisPersistence, 'aof');
   assert.equal(load({ PGHOST: 'db', PREFLIGHT_FIXTURES: 'off' }).fixturesDir, null);
   assert.equal(load({ PGHOST: 'db', PREFLIGHT_DATASOURCE: 'dist/data-source.js' }).fixturesDir, null);
+});
+
+test('job options: every default, and each kind of rule refusing with its one-line reason', () => {
+  const defaults = parseJobOptions({});
+  assert.deepEqual(defaults.problems, []);
+  assert.deepEqual(
+    { ...defaults.options },
+    {
+      PREFLIGHT_WAIT_TIMEOUT: 60_000,
+      PREFLIGHT_LOCK_TIMEOUT: 300_000,
+      PREFLIGHT_CREATE_DATABASE: false,
+      PREFLIGHT_TRANSACTION: 'each',
+      PREFLIGHT_ALLOW_UNKNOWN: false,
+      PREFLIGHT_ALLOW_OUT_OF_ORDER: false,
+      PREFLIGHT_DDL_LOCK_TIMEOUT: 5000,
+      PREFLIGHT_STATEMENT_TIMEOUT: 0,
+      PREFLIGHT_DDL_RETRIES: 5,
+      PREFLIGHT_MIGRATIONS: undefined,
+      PREFLIGHT_MIGRATIONS_TABLE: 'migrations',
+      PREFLIGHT_SCHEMA: 'public',
+      PREFLIGHT_FIXTURES: undefined,
+      PREFLIGHT_ALLOW_EMPTY: false,
+      PREFLIGHT_DATASOURCE: undefined,
+      PREFLIGHT_REDIS_PERSISTENCE: 'any',
+      PREFLIGHT_BACKUP_DIR: undefined,
+      PREFLIGHT_SECRETS_DIR: undefined,
+      PREFLIGHT_ADMIN_USERNAME: 'admin',
+      PREFLIGHT_ADMIN_EMAIL: 'admin@example.com',
+      PREFLIGHT_BASELINE: true,
+      PREFLIGHT_REPORT_FILE: undefined,
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: undefined,
+    },
+  );
+  const refused = (variable: string, value: string) =>
+    parseJobOptions({ [variable]: value }).problems.map((problem) => `${problem.variable}: ${problem.message}`);
+  assert.deepEqual(refused('PREFLIGHT_DDL_RETRIES', '1.5'), ['PREFLIGHT_DDL_RETRIES: must be a whole number']);
+  assert.deepEqual(refused('PREFLIGHT_DDL_RETRIES', 'many'), ['PREFLIGHT_DDL_RETRIES: must be a whole number']);
+  assert.deepEqual(refused('PREFLIGHT_DDL_RETRIES', '-1'), ['PREFLIGHT_DDL_RETRIES: must be 0 or more']);
+  assert.deepEqual(refused('PREFLIGHT_DDL_RETRIES', '101'), ['PREFLIGHT_DDL_RETRIES: must be at most 100']);
+  assert.deepEqual(refused('LOG_FORMAT', 'xml'), ['LOG_FORMAT: must be json or pretty']);
+  assert.deepEqual(refused('PREFLIGHT_BASELINE', 'maybe'), ['PREFLIGHT_BASELINE: must be true or false']);
+  assert.deepEqual(refused('PREFLIGHT_STATEMENT_TIMEOUT', 'later'), [
+    'PREFLIGHT_STATEMENT_TIMEOUT: not a duration: "later" (use e.g. 30s, 5m, or off)',
+  ]);
+  assert.deepEqual(refused('PREFLIGHT_ADMIN_USERNAME', 'a b'), [
+    'PREFLIGHT_ADMIN_USERNAME: must be 1-64 letters, digits, _ . -',
+  ]);
+  assert.equal(
+    parseJobOptions({ PREFLIGHT_DDL_RETRIES: '0', PREFLIGHT_BASELINE: 'no' }).options?.PREFLIGHT_BASELINE,
+    false,
+  );
 });
