@@ -50,7 +50,9 @@ export async function migrationCatalog(
   const manifest = await readManifest(directory);
   const listed = new Map<string, ManifestEntry[]>();
   for (const entry of manifest?.migrations ?? []) listed.set(entry.file, [...(listed.get(entry.file) ?? []), entry]);
-  const missing = [...listed.keys()].filter((file) => !existsSync(join(directory, file)));
+  const names = files.map((file) => basename(file));
+  const present = new Set(names);
+  const missing = [...listed.keys()].filter((file) => !present.has(file) && !existsSync(join(directory, file)));
   if (missing.length > 0) {
     throw new PreflightError(
       'data',
@@ -59,16 +61,16 @@ export async function migrationCatalog(
   }
   const sources: MigrationSource[] = [];
   const staleFiles: string[] = [];
-  for (const file of files) {
-    const entries = listed.get(basename(file));
-    const remembered = known.get(basename(file));
+  for (const [index, file] of files.entries()) {
+    const entries = listed.get(names[index]);
+    const remembered = known.get(names[index]);
     // Synchronous: for a few hundred small files, much cheaper than a promise and a file handle each.
     const current = entries || remembered ? textChecksum(readFileSync(file, 'utf8')) : undefined;
     if (entries && entries.every((entry) => entry.compiledChecksum === current)) {
       sources.push(...entries.map((entry) => ({ ...entry, file, load: classLoader(file, entry.name) })));
       continue;
     }
-    if (manifest) staleFiles.push(basename(file));
+    if (manifest) staleFiles.push(names[index]);
     if (remembered && isCurrent(remembered, current)) {
       sources.push(...rememberedSources(remembered, file));
       continue;
