@@ -6,7 +6,17 @@
 import * as path from 'node:path';
 import { BenchContext, readReport } from './context';
 import { ensurePeersInstalled, preparePeers, writePgFloor, type PeerCommand } from './peer-tools';
-import { baseEnv, events, expectSuccess, progress, runNode, scratchDir, type RunResult } from './process';
+import {
+  baseEnv,
+  events,
+  expectSuccess,
+  hasValgrind,
+  instructionCount,
+  progress,
+  runNode,
+  scratchDir,
+  type RunResult,
+} from './process';
 import { median, ms, ratio, spread } from './stats';
 import { describeBreakdown } from './targets';
 
@@ -32,6 +42,8 @@ export interface PeersResult {
   /** preflight's own runs, from its log and report */
   preflightFresh: Breakdown;
   preflightNoop: Breakdown;
+  /** user-space instructions of one no-op run under callgrind, per tool and the floor (with valgrind only) */
+  noopInstructions?: { floor: number; tools: Record<string, number> };
 }
 
 /** Adds one run's spawn → `job.started` and report steps to a breakdown. */
@@ -123,7 +135,34 @@ export async function peersBench(
     floorMs.push(floorRun.wallMs);
     if (floorRun.peakRssKb !== undefined) floorRssKb.push(floorRun.peakRssKb);
   }
-  return { count, floorMs, floorRssKb, tools: figures, preflightFresh, preflightNoop };
+  return {
+    count,
+    floorMs,
+    floorRssKb,
+    tools: figures,
+    preflightFresh,
+    preflightNoop,
+    noopInstructions: await noopInstructions(tools, migrated, floor, floorUrl, dir),
+  };
+}
+
+/** One no-op of every tool and the floor under callgrind (the runs above warmed every cache up). */
+async function noopInstructions(
+  tools: PeerCommand[],
+  migrated: Map<string, string>,
+  floor: string,
+  floorUrl: string,
+  dir: string,
+): Promise<PeersResult['noopInstructions']> {
+  if (!hasValgrind) return undefined;
+  progress('peers: one no-op of each tool and the floor under callgrind (instruction counts)');
+  const count = (script: string, args: string[], url: string, extraEnv: Record<string, string> = {}) =>
+    instructionCount(script, args, { env: { ...baseEnv(), DATABASE_URL: url, ...extraEnv }, cwd: dir });
+  const result = { floor: (await count(floor, [], floorUrl))!, tools: {} as Record<string, number> };
+  for (const tool of tools) {
+    result.tools[tool.tool] = (await count(tool.script, tool.args, migrated.get(tool.tool)!, tool.extraEnv))!;
+  }
+  return result;
 }
 
 const kib = (value: number): string => (Number.isFinite(value) ? `${(value / 1024).toFixed(1)} MiB` : 'n/a');
@@ -144,19 +183,32 @@ export function peersMarkdown(result: PeersResult): string {
     `Floor: node + pg + \`SELECT 1\`, ${ms(floor)}${spread(result.floorMs, ms)}, peak RSS ${kib(median(result.floorRssKb))}. ` +
       `Fresh: n=${ours.freshMs.length} per tool, a new database each; no-op: n=${ours.noopMs.length}, interleaved with the floor.`,
     '',
-    '| tool | version | no-op (median) | no-op × floor | no-op peak RSS | fresh (median) | fresh × postgres-migrations | fresh × TypeORM CLI |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| tool | version | no-op (median) | no-op × floor | no-op instructions × floor | no-op peak RSS | fresh (median) | fresh × postgres-migrations | fresh × TypeORM CLI |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
+  const instructions = result.noopInstructions;
+  const instructionRatio = (tool: string) =>
+    instructions?.tools[tool] === undefined ? 'n/a' : ratio(instructions.tools[tool], instructions.floor);
   for (const figures of rows) {
     const fresh = median(figures.freshMs);
     lines.push(
       `| ${figures.tool === 'preflight' ? '**preflight**' : figures.tool} | ${figures.version} | ${ms(median(figures.noopMs))}${spread(figures.noopMs, ms)} | ` +
-        `${ratio(median(figures.noopMs), floor)} | ${kib(median(figures.noopRssKb))} | ${ms(fresh)}${spread(figures.freshMs, ms)} | ` +
+        `${ratio(median(figures.noopMs), floor)} | ${instructionRatio(figures.tool)} | ${kib(median(figures.noopRssKb))} | ${ms(fresh)}${spread(figures.freshMs, ms)} | ` +
         `${pm ? ratio(fresh, median(pm.freshMs)) : 'n/a'} | ${typeorm ? ratio(fresh, median(typeorm.freshMs)) : 'n/a'} |`,
     );
   }
   const medians = (breakdown: Breakdown) =>
     Object.fromEntries(Object.entries(breakdown.stepMs).map(([step, values]) => [step, median(values)]));
+  if (instructions) {
+    const millions = (count: number) => `${(count / 1e6).toFixed(0)} M`;
+    lines.push(
+      '',
+      `No-op instructions: one run of each under valgrind's callgrind, user-space instructions (deterministic: unlike wall and CPU time they do not move with other load; kernel and server time are not in them): ` +
+        `floor ${millions(instructions.floor)}, ${Object.entries(instructions.tools)
+          .map(([tool, count]) => `${tool} ${millions(count)}`)
+          .join(', ')}.`,
+    );
+  }
   lines.push(
     '',
     `preflight's own runs, from its log and report: fresh: ${describeBreakdown(result.preflightFresh.startupMs, medians(result.preflightFresh))}; ` +

@@ -167,3 +167,28 @@ export function baseEnv(): Record<string, string> {
 export function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
+
+/** Whether valgrind is installed: instruction counts are measured only then. */
+export const hasValgrind = spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
+
+/**
+ * User-space instructions a Node script executes, counted by valgrind's callgrind: deterministic
+ * where wall and CPU times move with whatever else the machine runs (the counts of two runs differ
+ * by well under 1%). Kernel and server time are not in it. Undefined without valgrind.
+ */
+export async function instructionCount(
+  script: string,
+  args: string[],
+  options: RunOptions,
+): Promise<number | undefined> {
+  if (!hasValgrind) return undefined;
+  const result = await runCommand(
+    'valgrind',
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script, ...args],
+    { ...options, measureRss: false, timeoutMs: options.timeoutMs ?? 600_000 },
+  );
+  expectSuccess(`${path.basename(script)} under callgrind`, result);
+  const collected = /Collected : (\d+)/.exec(result.stderr);
+  if (!collected) throw new Error(`callgrind printed no instruction count:\n${result.stderr.slice(-2000)}`);
+  return Number(collected[1]);
+}

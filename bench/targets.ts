@@ -77,7 +77,10 @@ export function targetRows(results: BenchResults): TargetRow[] {
       verdict: ratioVerdict(noopMs, floor, limits.pgNoopXFloor),
       why:
         `${describeBreakdown(peers.preflightNoop.startupMs, medians(peers.preflightNoop))}; the floor's whole run ${ms(floor)}` +
-        (bestPeer ? `; best peer ${bestPeer.tool} ${ratio(median(bestPeer.noopMs), floor)}` : ''),
+        (bestPeer ? `; best peer ${bestPeer.tool} ${ratio(median(bestPeer.noopMs), floor)}` : '') +
+        (peers.noopInstructions?.tools.preflight !== undefined
+          ? `; user-space instructions (callgrind, load-independent) ${ratio(peers.noopInstructions.tools.preflight, peers.noopInstructions.floor)} the floor's`
+          : ''),
     });
   } else
     rows.push(

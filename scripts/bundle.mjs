@@ -4,7 +4,7 @@
 //
 // Chunks: dist/bundle/cli/preflight-main.js holds preflight's own code and what every run needs (dotenv
 // and pg-connection-string); each heavy package is a chunk of its own in dist/bundle/vendor/
-// (typeorm, etcd3 with gRPC, ioredis, yaml, ...), required only where preflight's code requires
+// (typeorm, etcd3 with gRPC, yaml, ...), required only where preflight's code requires
 // it, which is lazily (`await import()`): a no-op without etcd and Redis parses ~0.5 MiB instead of
 // 3.3 MiB, and loads TypeORM only when a migration is pending. Chunks require each other by
 // relative path (typeorm's chunk uses pg's), so every package exists once at run time.
@@ -120,7 +120,7 @@ const nodeOnlyPatches = {
 };
 
 /** Packages that get a chunk of their own in dist/bundle/vendor, and are external to every other chunk. */
-const chunks = ['pg', 'cockatiel', 'typeorm', 'etcd3', 'ioredis', 'yaml', 'tinyglobby'];
+const chunks = ['pg', 'cockatiel', 'typeorm', 'etcd3', 'yaml', 'tinyglobby'];
 const chunkFilter = new RegExp(`^(${chunks.join('|')})$`);
 
 /** Rewrites a bare `require('<chunk package>')` to the chunk's file, relative to the file being built. */

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis/client';
 import type { Config, RedisSettings } from '../config';
 import { formatDuration } from '../core/duration';
 import type { Logger } from '../log/logger';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../redis/client';
 import type { QueryRunner } from 'typeorm';
 import type { Logger } from '../log/logger';
 

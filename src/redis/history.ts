@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 
 /**
  * The platform keeps per-kernel data in Redis under `kernel.<kernel id>.stats` (resource usage)
@@ -9,14 +9,14 @@ export function kernelRedisKeys(kernelId: string): string[] {
 }
 
 /** UNLINK (non-blocking DEL) of each kernel's keys, pipelined; returns how many existed. */
-export async function unlinkKernelKeys(redis: Redis, kernelIds: string[]): Promise<number> {
+export async function unlinkKernelKeys(redis: RedisClient, kernelIds: string[]): Promise<number> {
   const pipeline = redis.pipeline();
   for (const id of kernelIds) pipeline.unlink(...kernelRedisKeys(id));
   return sumReplies(await pipeline.exec());
 }
 
 /** How many of the kernels' keys exist (a dry run). */
-export async function countKernelKeys(redis: Redis, kernelIds: string[]): Promise<number> {
+export async function countKernelKeys(redis: RedisClient, kernelIds: string[]): Promise<number> {
   const pipeline = redis.pipeline();
   for (const id of kernelIds) pipeline.exists(...kernelRedisKeys(id));
   return sumReplies(await pipeline.exec());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
-import { connectRedis } from '../../src/redis/client';
+import { connectRedis, type RedisClient } from '../../src/redis/client';
 import { runCli, tempDir, type CliResult } from '../support/context';
 import { startTlsRedis, type TlsRedis } from '../support/tls-redis';
 import { failureLines } from '../cli/helpers';
@@ -19,7 +19,7 @@ const settingsOf = (env: Record<string, string>) =>
   loadConfig({ env: { PGHOST: 'unused', ...env }, cwd: redis.dir, stdoutIsTty: false }).redis!;
 
 /** The port of the server a client is connected to, as the server tells it. */
-async function serverPort(client: Redis): Promise<number> {
+async function serverPort(client: RedisClient): Promise<number> {
   return Number(/tcp_port:(\d+)/.exec(await client.info('server'))?.[1]);
 }
 
@@ -76,6 +76,37 @@ test('rediss:// with a CA that did not sign the server: 78 at once; TLS files wi
   );
 });
 
+test('an ACL user in REDIS_URL authenticates as that user; a wrong password is 78 and never printed', async () => {
+  const aclPassword = `aclSentinel-${Date.now()}`;
+  const admin = await connectRedis(
+    settingsOf({ REDIS_URL: `redis://:${encodeURIComponent(redis.password)}@127.0.0.1:${redis.port}/0` }),
+  );
+  try {
+    await admin.call('ACL', 'SETUSER', 'preflight-acl', 'reset', 'on', `>${aclPassword}`, '~*', '&*', '+@all');
+  } finally {
+    await admin.quit();
+  }
+  const url = (password: string) => `redis://preflight-acl:${encodeURIComponent(password)}@127.0.0.1:${redis.port}/3`;
+  const user = await connectRedis(settingsOf({ REDIS_URL: url(aclPassword) }));
+  try {
+    assert.equal(await user.call('ACL', 'WHOAMI'), 'preflight-acl');
+  } finally {
+    user.disconnect();
+  }
+  const result = clean(await runCli(['run'], await cliEnv({ REDIS_URL: url(aclPassword) })));
+  assert.equal(result.code, 0, result.stdout);
+  const wrong = clean(await runCli(['run'], await cliEnv({ REDIS_URL: url(`${aclPassword}-wrong`) })));
+  assert.equal(wrong.code, 78, wrong.stdout);
+  assert.match(
+    String(failureLines(wrong.lines)[0]?.message),
+    /^Redis at 127\.0\.0\.1:\d+\/3 rejected the credentials: .*WRONGPASS/,
+  );
+  assert.ok(
+    !`${result.stdout}${result.stderr}${wrong.stdout}${wrong.stderr}`.includes(aclPassword),
+    'the ACL password in the output',
+  );
+});
+
 test('Sentinel: the job reaches the current master, also after a failover', async () => {
   const sentinelEnv = {
     REDIS_SENTINELS: `127.0.0.1:1,127.0.0.1:${redis.sentinelPort}`,
@@ -87,7 +118,7 @@ test('Sentinel: the job reaches the current master, also after a failover', asyn
   assert.equal(result.code, 0, result.stdout);
 
   const before = await connectRedis(settingsOf(sentinelEnv));
-  assert.equal(((await before.role()) as string[])[0], 'master');
+  assert.equal(((await before.call('ROLE')) as string[])[0], 'master');
   assert.equal(await serverPort(before), redis.port);
   await before.set('preflight-test:written', 'yes');
   // Replication is asynchronous and a forced failover drops what the replica has not received yet:

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../redis/client';
 import type { Config } from '../../config';
 import { PreflightError } from '../../core/errors';
 import type { FixtureFile } from '../../etcd/fixture-file';

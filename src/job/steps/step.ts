@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../redis/client';
 import type { Config } from '../../config';
 import type { EtcdAccess } from '../../etcd/access';
 import type { JobEvents, StepName, StepStatus } from '../../core/events';
