@@ -92,7 +92,7 @@ const patches = [
     };`,
   })),
   {
-    // the launcher's import() on Node 20 (scripts/bundle-launcher.ts: code compiled with vm.Script cannot import())
+    // the launcher's import() on Node 20 (scripts/bundle-launcher.ts: code restored from a code cache cannot import())
     file: /[\\/]typeorm[\\/]util[\\/]ImportUtils\.js$/,
     from: 'await Function("return filePath => import(filePath)")()(',
     to: 'await (globalThis[Symbol.for("preflight.import")] ?? Function("return filePath => import(filePath)")())(',

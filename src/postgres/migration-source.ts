@@ -84,8 +84,8 @@ function globToRegExp(glob: string): RegExp {
  * which cannot load ES modules.
  */
 const importModule = ((globalThis as Record<symbol, unknown>)[Symbol.for('preflight.import')] ??
-  // the CLI's launcher (scripts/bundle-launcher.ts) provides one on Node 20: code it compiles with
-  // vm.Script cannot import() by itself
+  // the CLI's launcher (scripts/bundle-launcher.ts) provides one on Node 20: code V8 restores from a
+  // code cache cannot import() by itself
   new Function('specifier', 'return import(specifier)')) as (specifier: string) => Promise<Record<string, unknown>>;
 
 /** Loads a module: require() for CommonJS, import() for `.mjs` and for `.js` in a `"type": "module"` package. */
