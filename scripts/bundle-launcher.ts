@@ -97,7 +97,9 @@ function cacheBundleByHand(): void {
   Module.prototype._compile = function (this: CommonJsModule, content, filename, ...rest) {
     if (!filename.startsWith(bundleDir + path.sep)) return compile.call(this, content, filename, ...rest);
     const name = path.relative(bundleDir, filename);
-    const file = path.join(folder, `${sha1(content).toString('hex')}.cache`);
+    // The path is part of the key: Node 20's V8 keeps the file name a cache was made with in the
+    // stack traces of the code it restores, so another install's cache would name the wrong files.
+    const file = path.join(folder, `${sha1(`${filename}\0${content}`).toString('hex')}.cache`);
     let cachedData: Buffer | undefined;
     try {
       const stored = fs.readFileSync(file);

@@ -30,11 +30,12 @@ async function help(env: Record<string, string>) {
   return { stdout: result.stdout, main: about('cli/preflight-main.js'), stderr: result.stderr };
 }
 
-/** The cache file of dist/bundle/cli/preflight-main.js in `folder` (named after the SHA-1 of the source). */
+/** The cache file of dist/bundle/cli/preflight-main.js in `folder` (named after the SHA-1 of its path and source). */
 function mainCacheFile(folder: string): string {
   const crypto = require('node:crypto') as typeof import('node:crypto');
-  const source = fs.readFileSync(path.join(path.dirname(cliPath), 'preflight-main.js'), 'utf8');
-  const name = `${crypto.createHash('sha1').update(source).digest('hex')}.cache`;
+  const file = path.join(path.dirname(cliPath), 'preflight-main.js');
+  const source = fs.readFileSync(file, 'utf8');
+  const name = `${crypto.createHash('sha1').update(`${file}\0${source}`).digest('hex')}.cache`;
   return path.join(folder, `preflight-${process.version}-${process.arch}`, name);
 }
 
