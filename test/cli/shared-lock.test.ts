@@ -16,6 +16,7 @@ import {
   runCli,
   spawnCli,
   tempDir,
+  type CliResult,
   type TestDatabase,
 } from '../support/context';
 import { platformMigrationNames, recordedMigrations } from './helpers';
@@ -36,6 +37,21 @@ async function sharedHolder(db: TestDatabase): Promise<{ release(): Promise<void
     release: async () => void (await client.query('SELECT pg_advisory_unlock_shared($1, $2)', keys)),
     end: () => client.end(),
   };
+}
+
+/** `preflight run` while `holder` reads; the reader lets go only once the run has said it needs the lock exclusively. */
+async function runReleasingOnUpgrade(
+  env: Record<string, string>,
+  holder: { release(): Promise<void> },
+): Promise<CliResult> {
+  let released: Promise<void> | undefined;
+  const { child, result } = spawnCli(['run'], env);
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (!released && chunk.toString().includes('"lock.upgrading"')) released = holder.release();
+  });
+  const finished = await result;
+  await released;
+  return finished;
 }
 
 function reportSteps(file: string): ReportStep[] {
@@ -83,14 +99,7 @@ test('the lock held shared and migrations pending: the run takes it exclusively 
   const env = { ...(await preflightEnv({ db })), PREFLIGHT_REPORT_FILE: report, PREFLIGHT_LOCK_TIMEOUT: '60s' };
   const holder = await sharedHolder(db);
   try {
-    let released: Promise<void> | undefined;
-    const { child, result: running } = spawnCli(['run'], env);
-    // The reader lets go only once the run has said it needs the lock exclusively.
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (!released && chunk.toString().includes('"lock.upgrading"')) released = holder.release();
-    });
-    const result = await running;
-    await released;
+    const result = await runReleasingOnUpgrade(env, holder);
     assert.equal(result.code, 0, result.stdout);
     const events = result.lines.map((line) => String(line.event));
     const upgrading = result.lines.find((line) => line.event === 'lock.upgrading');
@@ -126,13 +135,7 @@ test('the lock held shared and a fixture file changed: the run upgrades before i
   assert.equal(migrated.code, 0, migrated.stdout);
   const holder = await sharedHolder(db);
   try {
-    let released: Promise<void> | undefined;
-    const { child, result: running } = spawnCli(['run'], env);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (!released && chunk.toString().includes('"lock.upgrading"')) released = holder.release();
-    });
-    const result = await running;
-    await released;
+    const result = await runReleasingOnUpgrade(env, holder);
     assert.equal(result.code, 0, result.stdout);
     const upgrading = result.lines.find((line) => line.event === 'lock.upgrading');
     assert.match(String(upgrading?.reason), /^fixture file \S+\.yaml to apply$/, result.stdout);
