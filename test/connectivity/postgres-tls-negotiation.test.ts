@@ -7,46 +7,25 @@ import type { Client } from 'pg';
 import { loadConfig, type PostgresSettings } from '../../src/config';
 import { connect, serverVersionNumber } from '../../src/postgres/connection';
 import { freshDatabase, preflightEnv, runCli, tempDir, testStack } from '../support/context';
+import { startTcpProxy } from '../support/tcp-proxy';
 import { startTlsPostgres, type TlsPostgres } from '../support/tls-postgres';
 import { migrationsDir } from '../cli/helpers';
 
 /** PostgreSQL's SSLRequest code (the second Int32 of the 8-byte message). */
 const sslRequestCode = 80877103;
 
-interface Watched {
-  /** every byte the client sent on it */
-  sent: Buffer;
-  closed: Promise<void>;
-}
-
 /**
- * A TCP proxy that keeps what each client sent, to tell a connection that carried a session from
- * one that only asked for TLS and was dropped (the wasted second connection of issue 15).
+ * A TCP proxy (test/support/tcp-proxy.ts) that tells a connection that carried a session from one
+ * that only asked for TLS and was dropped (the wasted second connection of issue 15).
  */
 async function watchingProxy(targetPort: number) {
-  const connections: Watched[] = [];
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    const watched: Watched = { sent: Buffer.alloc(0), closed: undefined as unknown as Promise<void> };
-    watched.closed = new Promise((resolve) => client.once('close', () => resolve()));
-    connections.push(watched);
-    client.on('data', (chunk: Buffer) => (watched.sent = Buffer.concat([watched.sent, chunk])));
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy = await startTcpProxy('127.0.0.1', targetPort);
   const startedWithSslRequest = (sent: Buffer) => sent.length >= 8 && sent.readInt32BE(4) === sslRequestCode;
   return {
-    port: (server.address() as net.AddressInfo).port,
-    connections,
+    port: proxy.port,
     /** waits until every client connection closed, then sorts them */
     async settled() {
+      const connections = proxy.connections;
       await Promise.all(connections.map(({ closed }) => closed));
       return {
         total: connections.length,
@@ -54,7 +33,7 @@ async function watchingProxy(targetPort: number) {
         askedTls: connections.filter(({ sent }) => startedWithSslRequest(sent)).length,
       };
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => proxy.close(),
   };
 }
 
@@ -74,37 +53,28 @@ async function sslOf(client: Client): Promise<boolean> {
   return rows[0].ssl;
 }
 
-test('sslmode=prefer against a server without TLS: one connection, asked for TLS, then plain on that socket', async () => {
-  const { postgres } = await testStack();
-  const proxy = await watchingProxy(postgres.port);
+/** Connects with sslmode=prefer through a watching proxy: one connection, which asked for TLS; whether it is encrypted. */
+async function preferThroughProxy(port: number, user: string, password: string): Promise<boolean> {
+  const proxy = await watchingProxy(port);
   try {
-    const password = encodeURIComponent(postgres.password);
-    const client = await connect(
-      settingsOf(`postgres://${postgres.user}:${password}@127.0.0.1:${proxy.port}/postgres?sslmode=prefer`),
-      'preflight-test',
-    );
-    assert.equal(await sslOf(client), false);
+    const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${proxy.port}/postgres?sslmode=prefer`;
+    const client = await connect(settingsOf(url), 'preflight-test');
+    const encrypted = await sslOf(client);
     await client.end();
     assert.deepEqual(await proxy.settled(), { total: 1, sslRequestOnly: 0, askedTls: 1 });
+    return encrypted;
   } finally {
     await proxy.close();
   }
+}
+
+test('sslmode=prefer against a server without TLS: one connection, asked for TLS, then plain on that socket', async () => {
+  const { postgres } = await testStack();
+  assert.equal(await preferThroughProxy(postgres.port, postgres.user, postgres.password), false);
 });
 
 test('sslmode=prefer against a server with TLS: one connection, and it is encrypted', async () => {
-  const proxy = await watchingProxy(tlsPg.port);
-  try {
-    const password = encodeURIComponent(tlsPg.password);
-    const client = await connect(
-      settingsOf(`postgres://app:${password}@127.0.0.1:${proxy.port}/postgres?sslmode=prefer`),
-      'preflight-test',
-    );
-    assert.equal(await sslOf(client), true);
-    await client.end();
-    assert.deepEqual(await proxy.settled(), { total: 1, sslRequestOnly: 0, askedTls: 1 });
-  } finally {
-    await proxy.close();
-  }
+  assert.equal(await preferThroughProxy(tlsPg.port, 'app', tlsPg.password), true);
 });
 
 test('preflight run (sslmode=prefer by default) against a server without TLS opens no connection it drops', async () => {

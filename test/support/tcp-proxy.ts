@@ -7,19 +7,32 @@ import * as net from 'node:net';
  */
 export interface TcpProxy {
   readonly port: number;
-  /** connections opened so far, in order; `open` is false once either side closed */
-  readonly connections: ReadonlyArray<{ index: number; open: boolean }>;
+  /**
+   * connections opened so far, in order; `open` is false once either side closed, `sent` is every
+   * byte the client sent on it, and `closed` resolves when it closed
+   */
+  readonly connections: ReadonlyArray<{ index: number; open: boolean; sent: Buffer; closed: Promise<void> }>;
   cutAll(): number;
   cut(index: number): boolean;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
-  const pairs: Array<{ index: number; open: boolean; client: net.Socket; server: net.Socket }> = [];
+  type Pair = {
+    index: number;
+    open: boolean;
+    sent: Buffer;
+    closed: Promise<void>;
+    client: net.Socket;
+    server: net.Socket;
+  };
+  const pairs: Pair[] = [];
   const proxy = net.createServer((client) => {
     const server = net.connect(targetPort, targetHost);
-    const pair = { index: pairs.length, open: true, client, server };
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const pair: Pair = { index: pairs.length, open: true, sent: Buffer.alloc(0), closed, client, server };
     pairs.push(pair);
+    client.on('data', (chunk: Buffer) => (pair.sent = Buffer.concat([pair.sent, chunk])));
     const close = () => {
       pair.open = false;
       client.destroy();
@@ -42,7 +55,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   return {
     port: (proxy.address() as net.AddressInfo).port,
     get connections() {
-      return pairs.map(({ index, open }) => ({ index, open }));
+      return pairs.map(({ index, open, sent, closed }) => ({ index, open, sent, closed }));
     },
     cutAll: () => {
       const open = pairs.filter((pair) => pair.open);

@@ -4,6 +4,18 @@ import { test } from 'node:test';
 import { createLogger } from '../../src/log/create-logger';
 import { createRedactor } from '../../src/log/redact';
 
+/** A stream that keeps what the logger writes to it. */
+function collected(): { written: string[]; stream: Writable } {
+  const written: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      written.push(String(chunk));
+      done();
+    },
+  });
+  return { written, stream };
+}
+
 test('credentials in URLs, password assignments and known secret values are masked', () => {
   const redact = createRedactor(['s3cr3t!', 'other/secret']);
   assert.equal(redact('postgres://app:hunter2@db:5432/x'), 'postgres://app:***@db:5432/x');
@@ -14,13 +26,7 @@ test('credentials in URLs, password assignments and known secret values are mask
 });
 
 test('the logger redacts every field of every record, nested ones included', () => {
-  const written: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      written.push(String(chunk));
-      done();
-    },
-  });
+  const { written, stream } = collected();
   const log = createLogger({ level: 'debug', format: 'json', secrets: ['sentinel-pw'], stream });
   log.error({
     event: 'x',
@@ -35,13 +41,7 @@ test('the logger redacts every field of every record, nested ones included', () 
 });
 
 test('pretty format is one colour-free line per event', () => {
-  const written: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      written.push(String(chunk));
-      done();
-    },
-  });
+  const { written, stream } = collected();
   const log = createLogger({ level: 'info', format: 'pretty', secrets: [], stream });
   log.info({ event: 'migration.applied', name: 'Init1', durationMs: 12 });
   assert.match(written.join(''), /^\d\d:\d\d:\d\d\.\d{3} info {2}migration\.applied name=Init1 durationMs=12\n$/);
@@ -68,13 +68,7 @@ test('short secrets are masked where they stand alone, not inside longer words (
 });
 
 test('a record with a __proto__ key is logged as an own field, sorted, and pollutes nothing', () => {
-  const written: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      written.push(String(chunk));
-      done();
-    },
-  });
+  const { written, stream } = collected();
   const log = createLogger({ level: 'info', format: 'json', secrets: [], stream });
   const hostile = JSON.parse('{"event":"z","b":1,"__proto__":{"polluted":"sentinel-pw"},"a":{"__proto__":2}}') as {
     event: string;
